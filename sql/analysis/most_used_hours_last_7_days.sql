@@ -1,0 +1,12 @@
+-- The original brief's example 2, verbatim: the hours of day with most plays in the last 7 days of
+-- data (the last day and the six before it).
+-- Columns: hour, play_count, most used first.
+SELECT t.hour, COUNT(*) AS play_count
+FROM songplays sp
+JOIN time t ON sp.start_time = t.start_time
+WHERE sp.start_time >= (
+    SELECT DATEADD(day, -6, CAST(last_date AS datetime))
+    FROM (SELECT CAST(MAX(start_time) AS date) AS last_date FROM songplays) AS d
+)
+GROUP BY t.hour
+ORDER BY play_count DESC;

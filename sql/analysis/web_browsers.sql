@@ -1,0 +1,9 @@
+-- The original brief's example 3, verbatim but for one name (the brief says useragent; the
+-- schema's column is user_agent): users per "browser", taken as the word after the third '/'.
+-- That token is the product named after the version number that follows the 3rd '/', which is
+-- "Safari" for most Chrome user agents; see plays_by_browser_family.sql for a correct family.
+-- Columns: browser, users.
+SELECT split_part(split_part(user_agent, '/', 4), ' ', 2) AS browser, COUNT(DISTINCT user_id) AS users
+FROM songplays
+GROUP BY 1
+ORDER BY users DESC;

@@ -1,0 +1,22 @@
+-- songplays (fact): one row for every NextSong event; song_id/artist_id are NULL when the song is
+-- not in the catalog.
+-- Physical design: DISTKEY(start_time) co-locates each play with its time row (the largest join of
+-- the analysis queries); SORTKEY(start_time) lets date-range filters skip blocks. songs, artists
+-- and users are small and DISTSTYLE ALL, so joins to them never move data.
+-- songplay_id is computed by the transform (ROW_NUMBER over the event order) rather than an
+-- IDENTITY column, so that re-running the transform gives identical table contents.
+CREATE TABLE IF NOT EXISTS songplays (
+    songplay_id BIGINT      NOT NULL,
+    start_time  TIMESTAMP   NOT NULL,
+    user_id     INTEGER,
+    level       VARCHAR(16),
+    song_id     VARCHAR(32),
+    artist_id   VARCHAR(32),
+    session_id  INTEGER,
+    location    VARCHAR(512),
+    user_agent  VARCHAR(1024),
+    PRIMARY KEY (songplay_id)
+)
+DISTSTYLE KEY
+DISTKEY (start_time)
+SORTKEY (start_time);

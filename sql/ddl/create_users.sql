@@ -1,0 +1,13 @@
+-- users (dimension): one row per identified user, with the level of that user's latest event.
+-- Physical design: about a hundred rows, so DISTSTYLE ALL (a copy on every node: joins from
+-- songplays never redistribute); SORTKEY(user_id) for lookups.
+CREATE TABLE IF NOT EXISTS users (
+    user_id    INTEGER NOT NULL,
+    first_name VARCHAR(256),
+    last_name  VARCHAR(256),
+    gender     VARCHAR(8),
+    level      VARCHAR(16),
+    PRIMARY KEY (user_id)
+)
+DISTSTYLE ALL
+SORTKEY (user_id);

@@ -1,0 +1,11 @@
+-- The records one COPY rejected (Redshift's stl_load_errors, or the local emulator's copy of it).
+-- Columns: filename, line_number, colname, raw_field_value, err_reason. Parameter: query (COPY id).
+SELECT
+    TRIM(filename) AS filename,
+    line_number,
+    TRIM(colname) AS colname,
+    TRIM(raw_field_value) AS raw_field_value,
+    TRIM(err_reason) AS err_reason
+FROM stl_load_errors
+WHERE query = %(query)s
+ORDER BY filename, line_number;

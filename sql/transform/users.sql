@@ -1,0 +1,28 @@
+-- Build users: every identified user (non-empty userId) in the logs, one row each.
+-- Name, gender and level come from the user's latest event (by ts, then session and item), so a
+-- user who went free -> paid -> free is "free". All pages count, not only NextSong: a user
+-- who only browsed is still a user.
+INSERT INTO users (user_id, first_name, last_name, gender, level)
+WITH ranked AS (
+    SELECT
+        CAST(e.user_id AS INTEGER) AS user_id,
+        e.first_name,
+        e.last_name,
+        e.gender,
+        e.level,
+        ROW_NUMBER() OVER (
+            PARTITION BY e.user_id
+            ORDER BY e.ts DESC, e.session_id DESC, e.item_in_session DESC
+        ) AS recency
+    FROM staging_events AS e
+    WHERE e.user_id IS NOT NULL AND TRIM(e.user_id) <> ''
+)
+
+SELECT
+    user_id,
+    first_name,
+    last_name,
+    gender,
+    level
+FROM ranked
+WHERE recency = 1;
