@@ -315,9 +315,9 @@ def generate(out: str, params: Params | None = None, *, endpoint_url: str = "", 
         played.append((_title(rng, rng.random() < 0.15), _name(rng, rng.random() < 0.15),
                        round(min(2700.0, max(6.0, rng.lognormvariate(5.4, 0.35))), 5), False))
     rng.shuffle(played)
-    # Long-tailed popularity: Zipf-like weights over the shuffled songs, mixed so that catalog songs
-    # get their share of plays.
-    zipf = [1.0 / (rank + 1) ** 1.1 for rank in range(len(played))]
+    # Long-tailed popularity: Zipf-like weights (offset, so the head is not one song) over the
+    # shuffled songs; catalog and outside songs are drawn separately so each gets its share of plays.
+    zipf = [1.0 / (rank + 30) for rank in range(len(played))]  # top song: a few dozen plays a month
     weights_in = [w if s[3] else 0.0 for w, s in zip(zipf, played, strict=True)]
     weights_out = [w if not s[3] else 0.0 for w, s in zip(zipf, played, strict=True)]
     cum_in = _cumulative(weights_in)
@@ -344,7 +344,7 @@ def generate(out: str, params: Params | None = None, *, endpoint_url: str = "", 
     manifest = {
         "params": dataclasses.asdict(p),
         "song_files": len(songs),
-        "artists": len({a.artist_id for a in artists}),
+        "artists": len({artists[s.artist_index].artist_id for s in songs}),
         "log_files": stats["log_files"],
         "events": stats["events"],
         "nextsong_events": stats["nextsong_events"],

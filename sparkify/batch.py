@@ -1,0 +1,191 @@
+"""The batch run: every notebook in order through papermill, then offline HTML reports.
+
+``reports/<run-id>/`` receives the executed notebooks (the sources in ``notebooks/`` are never
+written), one HTML report per notebook (code hidden, charts inline, nothing loaded from the
+network), a CSV per analysis query, ``summary.json`` and ``run.log``. ``reports/index.html`` links
+every run, newest first, and ``reports/latest`` points at the newest.
+
+Secrets never reach papermill: the notebooks read ``dwh.cfg`` themselves (the run only passes the
+config *path* and backend through the environment), and every executed notebook, HTML file, CSV,
+summary and log is scanned for the configured secret values before the run is reported done.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+from .config import PROJECT_ROOT, Config, _known_secrets, install_log_redaction, load_config, redact
+
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+REPORTS_DIR = PROJECT_ROOT / "reports"
+KERNEL = "sparkify"
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+log = logging.getLogger("sparkify.batch")
+
+
+class BatchFailed(RuntimeError):
+    """A notebook failed; the message names the notebook, the cell and the error."""
+
+
+def notebooks(directory: Path = NOTEBOOKS_DIR) -> list[Path]:
+    return sorted(p for p in directory.glob("[0-9][0-9]_*.ipynb"))
+
+
+def _kernel_name() -> str:
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    specs = KernelSpecManager().find_kernel_specs()
+    return KERNEL if KERNEL in specs else "python3"
+
+
+def export_html(executed: Path, target: Path) -> Path:
+    """An executed notebook as an HTML report: no code cells, charts inline, no external URLs."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="sparkify_report", extra_template_basedirs=[str(TEMPLATE_DIR)])
+    exporter.exclude_input = True
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    notebook = nbformat.read(executed, as_version=4)
+    body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": executed.stem}})
+    target.write_text(body, encoding="utf-8")
+    return target
+
+
+def _failure(err: Exception, notebook: Path) -> str:
+    cell = getattr(err, "exec_count", None)
+    ename = getattr(err, "ename", type(err).__name__)
+    evalue = getattr(err, "evalue", str(err))
+    where = f"cell [{cell}]" if cell else "a cell"
+    return redact(f"notebook {notebook.name} failed in {where}: {ename}: {evalue}")
+
+
+def run(config_path: str | None = None, backend: str | None = None, *, run_id: str | None = None,
+        reports_dir: Path = REPORTS_DIR, notebook_dir: Path = NOTEBOOKS_DIR, only: list[str] | None = None) -> Path:
+    """Execute the notebooks into a new run folder and export the reports; returns the folder."""
+    import papermill as pm
+
+    install_log_redaction()
+    config = load_config(config_path, backend=backend)  # fail early, before any notebook, on bad settings
+    run_id = run_id or f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{config.backend}"
+    run_dir = reports_dir / run_id
+    run_dir.mkdir(parents=True, exist_ok=False)
+    handler = logging.FileHandler(run_dir / "run.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logging.getLogger().addHandler(handler)
+    install_log_redaction()
+
+    env_backup = dict(os.environ)
+    os.environ["SPARKIFY_RUN_DIR"] = str(run_dir)
+    os.environ["PLOOMBER_STATS_ENABLED"] = "false"
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    if config_path:
+        os.environ["SPARKIFY_CONFIG"] = str(Path(config_path).resolve())
+    if backend:
+        os.environ["SPARKIFY_BACKEND"] = backend
+    seconds: dict[str, float] = {}
+    failure: str | None = None
+    kernel = _kernel_name()
+    selected = [nb for nb in notebooks(notebook_dir) if not only or nb.stem[:2] in only or nb.stem in only]
+    try:
+        for source in selected:
+            target = run_dir / source.name
+            log.info("running %s", source.name)
+            started = time.perf_counter()
+            try:
+                pm.execute_notebook(str(source), str(target), parameters={}, kernel_name=kernel,
+                                    cwd=str(notebook_dir), progress_bar=False, log_output=False,
+                                    request_save_on_cell_execute=False)
+            except Exception as err:  # PapermillExecutionError and kernel failures
+                seconds[source.stem] = round(time.perf_counter() - started, 2)
+                failure = _failure(err, source)
+                log.error(failure)
+                break
+            finally:
+                if target.exists():
+                    export_html(target, run_dir / f"{source.stem}.html")
+            seconds[source.stem] = round(time.perf_counter() - started, 2)
+            log.info("%s done in %.1f s", source.name, seconds[source.stem])
+    finally:
+        os.environ.clear()
+        os.environ.update(env_backup)
+        summary = write_summary(run_dir, config, seconds, failure)
+        write_index(reports_dir)
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+    leaks = find_secrets(run_dir)
+    if leaks:
+        raise BatchFailed(f"a configured secret appears in {', '.join(leaks)}: the run folder must not be shared")
+    if failure:
+        raise BatchFailed(failure)
+    log.info("run %s finished: %s", run_id, summary["tables"])
+    return run_dir
+
+
+def write_summary(run_dir: Path, config: Config, seconds: dict, failure: str | None) -> dict:
+    records = {}
+    for path in sorted((run_dir / "records").glob("*.json")) if (run_dir / "records").exists() else []:
+        records[path.stem] = json.loads(path.read_text())
+    summary = {
+        "run_id": run_dir.name,
+        "status": "failed" if failure else "ok",
+        "error": failure,
+        "backend": config.backend,
+        "source": config.sources(),
+        "tables": records.get("tables", {}),
+        "resolved_songplays": records.get("resolved_songplays"),
+        "rejected": records.get("rejected", {}),
+        "checks": records.get("checks", {}),
+        "seconds": seconds,
+        "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def write_index(reports_dir: Path = REPORTS_DIR) -> Path:
+    """reports/index.html linking every run (newest first) and reports/latest -> the newest run."""
+    runs = sorted((p for p in reports_dir.iterdir() if p.is_dir() and (p / "summary.json").exists()
+                   and not p.is_symlink()), key=lambda p: p.name, reverse=True)
+    items = []
+    for run_dir in runs:
+        summary = json.loads((run_dir / "summary.json").read_text())
+        links = " · ".join(f'<a href="{html.escape(run_dir.name)}/{html.escape(p.name)}">{html.escape(p.stem)}</a>'
+                           for p in sorted(run_dir.glob("*.html")))
+        status = "ok" if summary.get("status") == "ok" else "FAILED"
+        plays = summary.get("tables", {}).get("songplays", "?")
+        items.append(f"<li><strong>{html.escape(run_dir.name)}</strong> [{status}] backend "
+                     f"{html.escape(str(summary.get('backend')))}, {plays} songplays<br>{links}</li>")
+    page = ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sparkify reports</title>"
+            "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}li{margin:.8em 0}</style></head>"
+            "<body><h1>Sparkify warehouse reports</h1><p>Newest run first.</p><ul>"
+            + "\n".join(items) + "</ul></body></html>")
+    index = reports_dir / "index.html"
+    index.write_text(page, encoding="utf-8")
+    latest = reports_dir / "latest"
+    if latest.is_symlink() or latest.exists():
+        latest.unlink()
+    if runs:
+        latest.symlink_to(runs[0].name, target_is_directory=True)
+    return index
+
+
+def find_secrets(run_dir: Path) -> list[str]:
+    """Files of the run folder that contain a configured secret value."""
+    secrets = [s.encode() for s in _known_secrets]
+    if not secrets:
+        return []
+    leaks = []
+    for path in run_dir.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            if any(s in data for s in secrets):
+                leaks.append(str(path.relative_to(run_dir)))
+    return leaks
