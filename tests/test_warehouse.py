@@ -1,0 +1,199 @@
+"""The embedded local warehouse: a real PostgreSQL server, started, reused, stopped and recovered."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import site
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from conftest import ROOT, _public_tmpdir
+from sparkify.warehouse import SERVER_USER, LocalWarehouse, WarehouseError, _bin_dir, wait_until
+
+IS_ROOT = os.geteuid() == 0
+
+
+@pytest.fixture
+def fresh():
+    path = _public_tmpdir("sparkify-test-fresh-")
+    wh = LocalWarehouse(path)
+    yield wh
+    wh.stop()
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _query(wh: LocalWarehouse, sql: str):
+    conn = wh.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchall() if cur.description else None
+    finally:
+        conn.commit()
+        conn.close()
+
+
+def test_start_reuse_stop(fresh):
+    started = time.perf_counter()
+    status = fresh.start()
+    cold = time.perf_counter() - started
+    assert status.running and status.version.startswith("18.")
+    assert _query(fresh, "SELECT current_database()") == [("sparkify",)]
+
+    started = time.perf_counter()
+    again = LocalWarehouse(fresh.data_dir).start()  # another handle, as another notebook kernel would
+    warm = time.perf_counter() - started
+    assert again.pid == status.pid, "a running server is reused, not restarted"
+    print(f"cold start {cold:.2f} s, warm start {warm:.3f} s")
+
+    assert fresh.stop() is True
+    assert not fresh.is_running()
+    assert "stopped" in str(fresh.status())
+    assert fresh.stop() is False  # stopping twice is fine
+    with pytest.raises(WarehouseError, match="not running"):
+        fresh.connect()
+
+
+def test_listens_on_a_unix_socket_only(warehouse):
+    assert _query(warehouse, "SHOW listen_addresses") == [("",)]
+    server = psutil.Process(warehouse.status().pid)
+    checked = 0
+    for proc in [server, *server.children(recursive=True)]:
+        try:
+            inet = [c for c in proc.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
+        except psutil.NoSuchProcess:  # a backend that just ended
+            continue
+        checked += 1
+        assert inet == [], f"postgres process {proc.pid} listens on {inet}"
+    assert checked >= 2  # the postmaster and its helpers
+    socket_file = Path(warehouse.socket_dir) / ".s.PGSQL.5432"
+    assert socket_file.is_socket()
+    assert stat.S_IMODE(socket_file.stat().st_mode) == 0o700  # only the server's owner (and root)
+
+
+def test_recovers_from_a_killed_client(warehouse):
+    _query(warehouse, "CREATE TABLE IF NOT EXISTS killed_client (x int)")
+    client = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import time, psycopg2
+        conn = psycopg2.connect(host={str(warehouse.socket_dir)!r}, port=5432, user="postgres", dbname="sparkify")
+        cur = conn.cursor()
+        cur.execute("INSERT INTO killed_client VALUES (1)")
+        print("inserted", flush=True)
+        time.sleep(600)
+    """)], stdout=subprocess.PIPE, text=True)
+    assert client.stdout.readline().strip() == "inserted"
+    client.send_signal(signal.SIGKILL)
+    client.wait(10)
+    assert warehouse.is_running()
+    assert wait_until(lambda: _query(warehouse, "SELECT count(*) FROM pg_stat_activity "
+                                                "WHERE application_name = '' AND backend_type = 'client backend' "
+                                                "AND datname = 'sparkify' AND state LIKE 'idle in%'") == [(0,)], 10)
+    assert _query(warehouse, "SELECT count(*) FROM killed_client") == [(0,)]  # its transaction rolled back
+    _query(warehouse, "DROP TABLE killed_client")
+
+
+def test_recovers_from_a_killed_server(fresh):
+    first = fresh.start()
+    _query(fresh, "CREATE TABLE survivor (x int); INSERT INTO survivor VALUES (42)")
+    os.kill(first.pid, signal.SIGKILL)
+    assert wait_until(lambda: not fresh.is_running(), 10)
+    assert (fresh.pgdata / "postmaster.pid").exists(), "the killed server leaves its pid file behind"
+    second = fresh.start()
+    assert second.running and second.pid != first.pid
+    assert _query(fresh, "SELECT x FROM survivor") == [(42,)]
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs root: the server must then run as a system user")
+def test_as_root_the_server_runs_as_a_system_user_and_no_permission_changes(fresh):
+    watched = [*fresh.data_dir.parents, *(_bin_dir() / "postgres").parents]
+    before = {p: stat.S_IMODE(p.stat().st_mode) for p in watched}
+    status = fresh.start()
+    assert psutil.Process(status.pid).uids().real == pwd.getpwnam(SERVER_USER).pw_uid
+    after = {p: stat.S_IMODE(p.stat().st_mode) for p in watched}
+    assert after == before
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs root to make an unreachable directory for another user")
+def test_unreachable_data_directory_is_refused_not_opened_up():
+    closed = Path(tempfile_dir := _public_tmpdir("sparkify-test-closed-"))
+    closed.chmod(0o700)
+    try:
+        wh = LocalWarehouse(closed / "warehouse")
+        with pytest.raises(WarehouseError) as err:
+            wh.start()
+        assert str(closed) in str(err.value) and "DATA_DIR" in str(err.value)
+        assert stat.S_IMODE(closed.stat().st_mode) == 0o700
+    finally:
+        shutil.rmtree(tempfile_dir, ignore_errors=True)
+
+
+NON_ROOT_USER = "sparkify-tester"
+
+
+def _ensure_user(name: str) -> pwd.struct_passwd:
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", name], check=True)
+        return pwd.getpwnam(name)
+
+
+def _world_reachable(path: Path) -> bool:
+    return all(p.stat().st_mode & stat.S_IXOTH for p in [path, *path.parents])
+
+
+def _interpreter_for_others() -> str:
+    """This Python, if an ordinary user may run it; else the system's Python of the same version
+    (pyenv installs under /root, which is closed to others) with this venv's packages on its path."""
+    own = Path(sys.executable).resolve()
+    if _world_reachable(own):
+        return str(own)
+    system = Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
+    if system.exists() and _world_reachable(system):
+        return str(system)
+    pytest.fail(f"no Python interpreter an ordinary user can run ({own} is not reachable)")
+
+
+def test_as_an_ordinary_user():
+    """Start, use and stop the warehouse as a user without privileges (directly when the tests
+    run as one; as root, in a child process that runs as a dedicated ordinary user)."""
+    script = textwrap.dedent("""
+        import os, sys, tempfile
+        sys.path.insert(0, sys.argv[1])
+        from sparkify.warehouse import LocalWarehouse
+        d = tempfile.mkdtemp(prefix="sparkify-test-user-")
+        wh = LocalWarehouse(d)
+        status = wh.start()
+        conn = wh.connect(); cur = conn.cursor(); cur.execute("SELECT 1"); assert cur.fetchone() == (1,)
+        conn.close()
+        import psutil
+        print(os.geteuid(), psutil.Process(status.pid).uids().real, wh.owner)
+        assert wh.stop()
+        import shutil; shutil.rmtree(d)
+    """)
+    kwargs = {}
+    expected_uid = os.geteuid()
+    python = sys.executable
+    if IS_ROOT:
+        user = _ensure_user(NON_ROOT_USER)
+        env = {"PATH": os.environ["PATH"], "HOME": "/tmp",
+               "PYTHONPATH": os.pathsep.join([*site.getsitepackages(), str(ROOT)])}
+        kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": [], "env": env}
+        expected_uid = user.pw_uid
+        python = _interpreter_for_others()
+    result = subprocess.run([python, "-c", script, str(ROOT)], capture_output=True, text=True, timeout=180,
+                            cwd="/tmp", **kwargs)
+    assert result.returncode == 0, result.stderr[-3000:]
+    euid, server_uid, owner = result.stdout.split(maxsplit=2)
+    assert int(euid) == expected_uid and int(server_uid) == expected_uid
+    assert owner.strip() == "None"  # no system user is needed, none is used
