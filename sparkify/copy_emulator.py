@@ -401,6 +401,9 @@ def _converter(data_type: str, length: int | None, cmd: CopyCommand) -> Callable
                     value = int(value)
                 elif isinstance(value, str) and value.strip() == "" and (cmd.empty_as_null or cmd.blanks_as_null):
                     return null
+                elif isinstance(value, float) and math.isfinite(value) and abs(value) >= 2**63:
+                    # JSON parsers read integers beyond 64 bits as floats
+                    raise Reject(1216, f"Overflow: {value:.0f} is out of range for type {data_type.upper()}", value)
                 else:
                     raise Reject(1207, f"Invalid digit: {_raw(value)[:40]!r} is not a whole number "
                                        f"for type {data_type.upper()}", value)
@@ -500,6 +503,7 @@ class _StreamReader(io.RawIOBase):
     def __init__(self, chunks: Iterator[bytes]) -> None:
         self._chunks = chunks
         self._buffer = b""
+        self.error: BaseException | None = None  # what stopped the stream (psycopg2 only reports "read failed")
 
     def readable(self) -> bool:
         return True
@@ -510,6 +514,9 @@ class _StreamReader(io.RawIOBase):
                 self._buffer += next(self._chunks)
             except StopIteration:
                 break
+            except BaseException as err:
+                self.error = err
+                raise
         if size < 0:
             data, self._buffer = self._buffer, b""
         else:
@@ -677,8 +684,14 @@ def execute_copy(conn, text: str, storage: Storage, *, progress: bool = True, wh
 
     statement = pgsql.SQL("COPY {} ({}) FROM STDIN").format(
         pgsql.Identifier(cmd.table), pgsql.SQL(", ").join(pgsql.Identifier(n) for n in names))
+    reader = _StreamReader(chunks())
     with conn.cursor() as cur:
-        cur.copy_expert(statement, _StreamReader(chunks()), size=CHUNK_BYTES)
+        try:
+            cur.copy_expert(statement, reader, size=CHUNK_BYTES)
+        except Exception:
+            if reader.error is not None:
+                raise reader.error from None
+            raise
     result.query_id = _next_query_id(conn)
     record_load_errors(conn, result)
     result.seconds = time.perf_counter() - started

@@ -53,6 +53,7 @@ class Session:
         self.config = config
         self.conn = conn or connect(config)
         self.local = config.backend == "local"
+        self._in_transaction = False
         self._storage: copy_emulator.Storage | None = None
 
     def close(self) -> None:
@@ -74,14 +75,22 @@ class Session:
 
     @contextlib.contextmanager
     def transaction(self):
-        """One transaction: committed when the block ends, rolled back if it raises."""
+        """One transaction: committed when the block ends, rolled back if it raises. Outside such a
+        block every statement is a transaction of its own (no lock outlives the call)."""
         self.conn.rollback()  # start clean whatever an interactive user did before
+        self._in_transaction = True
         try:
             yield self
             self.conn.commit()
         except BaseException:
             self.conn.rollback()
             raise
+        finally:
+            self._in_transaction = False
+
+    def _end_statement(self) -> None:
+        if not self._in_transaction:
+            self.conn.commit()
 
     def _text(self, name: str) -> str:
         text = sqlfiles.load(name).text
@@ -89,20 +98,30 @@ class Session:
 
     def execute(self, name: str, params: dict | None = None) -> int:
         """Run one statement file; returns the number of rows it affected."""
-        with self.conn.cursor() as cur:
-            cur.execute(_cached_text(name, self.local), params or {})
-            return cur.rowcount
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute(_cached_text(name, self.local), params or {})
+                count = cur.rowcount
+        except Exception:
+            if not self._in_transaction:
+                self.conn.rollback()
+            raise
+        self._end_statement()
+        return count
 
     def query(self, name: str, params: dict | None = None) -> pd.DataFrame:
         """Run one query file and return its rows."""
-        with self.conn.cursor() as cur:
-            try:
+        try:
+            with self.conn.cursor() as cur:
                 cur.execute(_cached_text(name, self.local), params or {})
-            except Exception:
+                columns = [d[0] for d in cur.description]
+                rows = cur.fetchall()
+        except Exception:
+            if not self._in_transaction:
                 self.conn.rollback()
-                raise
-            columns = [d[0] for d in cur.description]
-            return pd.DataFrame(cur.fetchall(), columns=columns)
+            raise
+        self._end_statement()
+        return pd.DataFrame(rows, columns=columns)
 
     # -- steps ----------------------------------------------------------------------------------
     def create_tables(self) -> pd.DataFrame:
