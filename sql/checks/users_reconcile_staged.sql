@@ -1,4 +1,5 @@
--- Check: users holds exactly the distinct identified users (non-empty userId) staged.
+-- Check: users holds exactly the distinct identified users (non-empty userId) staged: none
+-- missing, none invented. (Duplicate rows are users_primary_key's to find.)
 -- Returns one row with both counts when they differ; zero rows = pass.
 SELECT
     staged.identified_users,
@@ -9,7 +10,7 @@ FROM (
     WHERE user_id IS NOT NULL AND TRIM(user_id) <> ''
 ) AS staged
 CROSS JOIN (
-    SELECT COUNT(*) AS users
+    SELECT COUNT(DISTINCT user_id) AS users
     FROM users
 ) AS loaded
 WHERE staged.identified_users <> loaded.users;
