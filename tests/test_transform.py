@@ -1,0 +1,211 @@
+"""The star schema from hand-built staging rows whose right answers are worked out by hand;
+idempotency; every data-quality check shown to fail; agreement with a generated lake."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from sparkify import sqlfiles
+from sparkify.pipeline import CheckFailed, Session
+
+T0 = dt.datetime(2018, 11, 5, 14, 0, 0, 123000)  # a Monday; milliseconds must survive
+
+
+def at(seconds: float) -> dt.datetime:
+    return T0 + dt.timedelta(seconds=seconds)
+
+
+UA_CHROME = '"Mozilla/5.0 (Windows NT 6.1) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/36.0 Safari/537.36"'
+UA_FIREFOX = "Mozilla/5.0 (Windows NT 6.1; rv:31.0) Gecko/20100101 Firefox/31.0"
+
+# (artist, auth, first, gender, item, last, length, level, location, method, page, registration, session,
+#  song, status, ts, user_agent, user_id)
+EVENTS = [
+    # a logged-out prefix: no user, not a play
+    (None, "Logged Out", None, None, 0, None, None, "free", None, "GET", "Home", None, 1, None, 200, at(-60), None,
+     None),
+    # user 10, Ann: free -> paid -> free
+    ("Duo", "Logged In", "Ann", "F", 1, "Lee", 200.0, "free", "Austin, TX", "PUT", "NextSong", 1.5e12, 1,
+     "Twin Song", 200, at(0), UA_CHROME, "10"),
+    ("Nobody", "Logged In", "Ann", "F", 2, "Lee", 150.5, "free", "Austin, TX", "PUT", "NextSong", 1.5e12, 1,
+     "Unknown Song", 200, at(200), UA_CHROME, "10"),
+    (None, "Logged In", "Ann", "F", 3, "Lee", None, "free", "Austin, TX", "PUT", "Submit Upgrade", 1.5e12, 1, None,
+     307, at(400), UA_CHROME, "10"),
+    ("Spacey", "Logged In", "Ann", "F", 4, "Lee", 99.0, "paid", "Austin, TX", "PUT", "NextSong", 1.5e12, 1, "Edge",
+     200, at(500), UA_CHROME, "10"),
+    (None, "Logged In", "Ann", "F", 5, "Lee", None, "paid", "Austin, TX", "PUT", "Submit Downgrade", 1.5e12, 1,
+     None, 307, at(700), UA_CHROME, "10"),
+    (None, "Logged In", "Ann", "F", 6, "Lee", None, "free", "Austin, TX", "GET", "Home", 1.5e12, 1, None, 200,
+     at(800), UA_CHROME, "10"),
+    # user 20, Bob: two plays in the same millisecond (two devices, two sessions)
+    ("Equal", "Logged In", "Bob", "M", 0, "Ray", 100.0, "paid", "Reno, NV", "PUT", "NextSong", 1.4e12, 7, "Tie",
+     200, at(900), UA_FIREFOX, "20"),
+    ("Snoop", "Logged In", "Bob", "M", 0, "Ray", 240.0, "paid", "Reno, NV", "PUT", "NextSong", 1.4e12, 8,
+     "Gin And Juice", 200, at(900), UA_FIREFOX, "20"),
+    # user 30, Cy: only browsed, never played
+    (None, "Logged In", "Cy", "M", 0, "Orr", None, "free", "Troy, NY", "GET", "Home", 1.3e12, 9, None, 200, at(1000),
+     UA_FIREFOX, "30"),
+]
+
+# (num_songs, artist_id, latitude, longitude, location, artist_name, song_id, title, duration, year)
+SONGS = [
+    (1, "ARDUO", None, None, None, "Duo", "SOTWIN1", "Twin Song", 180.0, 2001),  # 20 s off
+    (1, "ARDUO", None, None, None, "Duo", "SOTWIN2", "Twin Song", 203.25, 2002),  # 3.25 s off: wins
+    (1, "ARSPACE", None, None, None, "Spacey", "SOEDGE", "  Edge ", 99.0, 0),  # edge spaces
+    (1, "AREQ", None, None, None, "Equal", "SOTIEB", "Tie", 110.0, 1999),  # 10 s off
+    (1, "AREQ", None, None, None, "Equal", "SOTIEA", "Tie", 90.0, 1999),  # also 10 s off, lower id: wins
+    (1, "ARSNOOP", None, None, None, "Snoop", "SOGIN", "Gin And Juice", 240.12345, 1994),
+    (1, "ARSNOOP", 34.05, -118.25, "Los Angeles, CA", "Snoop featuring Kid", "SOFEAT", "Feature", 200.0, 2009),
+    (1, "ARSNOOP", None, None, "Long Beach, CA", "Snoop", "SOLB", "Beach", 201.0, 1993),
+]
+
+
+@pytest.fixture
+def staged(session):
+    conn = session.conn
+    with conn.cursor() as cur:
+        cur.executemany("INSERT INTO staging_events VALUES (" + ", ".join(["%s"] * 18) + ")", EVENTS)
+        cur.executemany("INSERT INTO staging_songs VALUES (" + ", ".join(["%s"] * 10) + ")", SONGS)
+    conn.commit()
+    return session
+
+
+def table(session: Session, name: str, order: str) -> list[tuple]:
+    with session.conn.cursor() as cur:
+        cur.execute(f'SELECT * FROM "{name}" ORDER BY {order}')
+        rows = cur.fetchall()
+    session.conn.commit()
+    return rows
+
+
+def test_songplays_exact(staged):
+    staged.transform()
+    rows = table(staged, "songplays", "songplay_id")
+    assert rows == [
+        (1, at(0), 10, "free", "SOTWIN2", "ARDUO", 1, "Austin, TX", UA_CHROME),  # closest duration wins
+        (2, at(200), 10, "free", None, None, 1, "Austin, TX", UA_CHROME),  # not in the catalog: kept, NULL ids
+        (3, at(500), 10, "paid", "SOEDGE", "ARSPACE", 1, "Austin, TX", UA_CHROME),  # title edge spaces
+        (4, at(900), 20, "paid", "SOTIEA", "AREQ", 7, "Reno, NV", UA_FIREFOX),  # tie: lowest song_id
+        (5, at(900), 20, "paid", "SOGIN", "ARSNOOP", 8, "Reno, NV", UA_FIREFOX),  # same millisecond: both kept
+    ]
+    assert rows[0][1].microsecond == 123000
+
+
+def test_users_exact(staged):
+    staged.transform()
+    assert table(staged, "users", "user_id") == [
+        (10, "Ann", "Lee", "F", "free"),  # free -> paid -> free: the latest level
+        (20, "Bob", "Ray", "M", "paid"),
+        (30, "Cy", "Orr", "M", "free"),  # browsed only, still a user
+    ]  # the logged-out events add no user
+
+
+def test_songs_artists_time_exact(staged):
+    staged.transform()
+    songs = table(staged, "songs", "song_id")
+    assert len(songs) == len(SONGS) and ("SOEDGE", "  Edge ", "ARSPACE", 0, 99.0) in songs
+    assert ("SOGIN", "Gin And Juice", "ARSNOOP", 1994, 240.12345) in songs  # precision kept
+    assert table(staged, "artists", "artist_id") == [
+        ("ARDUO", "Duo", None, None, None),
+        ("AREQ", "Equal", None, None, None),
+        ("ARSNOOP", "Snoop", "Los Angeles, CA", 34.05, -118.25),  # most used name; place from the song with coordinates
+        ("ARSPACE", "Spacey", None, None, None),
+    ]
+    assert table(staged, "time", "start_time") == [
+        (at(0), 14, 5, 45, 11, 2018, 1),
+        (at(200), 14, 5, 45, 11, 2018, 1),
+        (at(500), 14, 5, 45, 11, 2018, 1),
+        (at(900), 14, 5, 45, 11, 2018, 1),  # one row for the two plays of the same millisecond
+    ]
+
+
+def dump(session: Session) -> dict[str, list]:
+    keys = {"songplays": "songplay_id", "users": "user_id", "songs": "song_id", "artists": "artist_id",
+            "time": "start_time"}
+    return {name: table(session, name, key) for name, key in keys.items()}
+
+
+def test_transform_is_idempotent(staged):
+    staged.transform()
+    first = dump(staged)
+    staged.transform()
+    assert dump(staged) == first
+
+
+def test_a_failed_check_rolls_the_step_back(staged):
+    staged.transform()
+    before = dump(staged)
+    with staged.conn.cursor() as cur:
+        cur.execute("UPDATE staging_events SET level = 'gold' WHERE user_id = '30'")
+    staged.conn.commit()
+    with pytest.raises(CheckFailed) as failed:
+        staged.transform()
+    assert "users_level_accepted" in str(failed.value) and "gold" in str(failed.value)
+    assert dump(staged) == before
+
+
+CORRUPTIONS = {
+    "songplays_primary_key": "UPDATE songplays SET songplay_id = 1 WHERE songplay_id = 2",
+    "users_primary_key": "INSERT INTO users SELECT * FROM users WHERE user_id = 10",
+    "songs_primary_key": "INSERT INTO songs SELECT * FROM songs WHERE song_id = 'SOGIN'",
+    "artists_primary_key": "INSERT INTO artists SELECT * FROM artists WHERE artist_id = 'ARDUO'",
+    "time_primary_key": 'INSERT INTO "time" SELECT * FROM "time" WHERE start_time = (SELECT MIN(start_time) FROM "time")',
+    "songplays_user_in_users": "UPDATE songplays SET user_id = 999 WHERE songplay_id = 1",
+    "songplays_start_time_in_time": "UPDATE songplays SET start_time = start_time + INTERVAL '1 hour' "
+                                    "WHERE songplay_id = 1",
+    "songplays_song_in_songs": "UPDATE songplays SET song_id = 'SONOPE' WHERE songplay_id = 1",
+    "songplays_artist_in_artists": "UPDATE songplays SET artist_id = 'ARNOPE' WHERE songplay_id = 1",
+    "songplays_level_accepted": "UPDATE songplays SET level = 'gold' WHERE songplay_id = 1",
+    "users_level_accepted": "UPDATE users SET level = 'premium' WHERE user_id = 10",
+    "users_gender_accepted": "UPDATE users SET gender = 'X' WHERE user_id = 10",
+    "time_hour_range": 'UPDATE "time" SET hour = 24 WHERE start_time = (SELECT MIN(start_time) FROM "time")',
+    "time_weekday_range": 'UPDATE "time" SET weekday = 7 WHERE start_time = (SELECT MIN(start_time) FROM "time")',
+    "songplays_reconcile_nextsong": "DELETE FROM songplays WHERE songplay_id = 2",
+    "users_reconcile_staged": "DELETE FROM users WHERE user_id = 30",
+}
+
+
+def test_every_check_has_a_corruption():
+    assert set(CORRUPTIONS) == {f.stem for f in sqlfiles.folder("checks")}
+
+
+@pytest.mark.parametrize("check", sorted(CORRUPTIONS))
+def test_each_check_fails_alone_on_its_corruption(staged, check):
+    staged.transform()
+    assert set(staged.run_checks()["status"]) == {"pass"}
+    with staged.conn.cursor() as cur:
+        cur.execute(CORRUPTIONS[check])
+    staged.conn.commit()
+    results = staged.run_checks(raise_on_failure=False)
+    failed = results[results["status"] == "fail"]
+    assert list(failed["check"]) == [check]
+    assert int(failed["failing_rows"].iloc[0]) >= 1
+    with pytest.raises(CheckFailed, match=check):
+        staged.run_checks()
+
+
+def test_generated_lake_counts_agree_with_the_generator(warehouse, make_config, udacity_lake):
+    lake, manifest = udacity_lake
+    with Session(make_config(lake)) as s:
+        s.create_tables()
+        events = s.stage("staging_events", progress=False)
+        songs = s.stage("staging_songs", progress=False)
+        assert (events.files, events.records_read, events.rows_loaded, events.rows_rejected) == \
+            (manifest["log_files"], manifest["events"], manifest["events"], 0)
+        assert (songs.files, songs.rows_loaded, songs.rows_rejected) == (manifest["song_files"],) * 2 + (0,)
+        first = s.table_counts()
+        s.stage("staging_events", progress=False)  # re-staging gives the same contents
+        assert s.table_counts().equals(first)
+        checks = s.transform()
+        assert set(checks["status"]) == {"pass"}
+        counts = dict(zip(*s.table_counts().values.T, strict=True))
+        assert counts["songplays"] == manifest["nextsong_events"]
+        assert counts["users"] == manifest["identified_users"]
+        assert counts["songs"] == manifest["song_files"]
+        assert counts["artists"] == manifest["artists"]
+        assert counts["time"] <= counts["songplays"]
+        assert s.resolved_songplays()["resolved_songplays"] == manifest["resolvable_plays"]
+        assert isinstance(s.analysis("most_played_song"), pd.DataFrame)
