@@ -68,15 +68,19 @@ def _failure(err: Exception, notebook: Path) -> str:
 
 
 def run(config_path: str | None = None, backend: str | None = None, *, run_id: str | None = None,
-        reports_dir: Path = REPORTS_DIR, notebook_dir: Path = NOTEBOOKS_DIR, only: list[str] | None = None) -> Path:
-    """Execute the notebooks into a new run folder and export the reports; returns the folder."""
+        reports_dir: Path | None = None, notebook_dir: Path = NOTEBOOKS_DIR, only: list[str] | None = None) -> Path:
+    """Execute the notebooks into a new run folder and export the reports; returns the folder.
+    Reports go to ``reports/`` unless ``reports_dir`` or SPARKIFY_REPORTS_DIR says otherwise."""
     import papermill as pm
+
+    reports_dir = Path(reports_dir or os.environ.get("SPARKIFY_REPORTS_DIR") or REPORTS_DIR)
 
     install_log_redaction()
     config = load_config(config_path, backend=backend)  # fail early, before any notebook, on bad settings
     run_id = run_id or f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{config.backend}"
     run_dir = reports_dir / run_id
     run_dir.mkdir(parents=True, exist_ok=False)
+    run_dir = run_dir.resolve()
     handler = logging.FileHandler(run_dir / "run.log")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logging.getLogger().addHandler(handler)

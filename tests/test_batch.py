@@ -1,0 +1,190 @@
+"""The batch run end to end: real papermill and nbconvert runs of every notebook on a small generated
+lake, the HTML reports checked as files and in a real headless Chromium, a failing check, and no
+secret anywhere in what a run leaves behind."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import _public_tmpdir, lake_sections, write_config
+from sparkify.batch import run
+from sparkify.cli import main
+from sparkify.config import load_config
+from sparkify.pipeline import Session
+from sparkify.warehouse import LocalWarehouse
+
+FAKE = {"KEY": "AKIAFAKESPARKIFY1234", "SECRET": "FakeSecretValueForTests0123456789",
+        "PASSWORD": "FakePassw0rdForTests"}
+NOTEBOOKS = ["00_provision_warehouse", "01_create_tables", "02_stage_source_data", "03_transform_star_schema",
+             "04_analyze_song_plays", "05_teardown_warehouse"]
+ANALYSES = {"most_played_song": {}, "most_used_hours_last_7_days": {}, "web_browsers": {}, "top_songs": {"top_n": 10},
+            "plays_by_hour": {}, "plays_by_browser_family": {}, "plays_per_day": {}, "plays_by_level": {},
+            "top_artists": {"top_n": 10}}
+
+
+@pytest.fixture(scope="module")
+def batch_warehouse():
+    path = _public_tmpdir("sparkify-test-batch-")
+    yield path
+    LocalWarehouse(path).stop()
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def batch_config(tmp_path_factory, batch_warehouse, small_lake):
+    lake, _ = small_lake
+    folder = tmp_path_factory.mktemp("batch")
+    return write_config(folder / "dwh.cfg", {
+        "AWS": {"KEY": FAKE["KEY"], "SECRET": FAKE["SECRET"]},
+        "DWH": {"DWH_DB_PASSWORD": FAKE["PASSWORD"]},
+        "CLUSTER": {"DWH_DB_PASSWORD": FAKE["PASSWORD"]},
+        "S3": lake_sections(lake),
+        "LOCAL": {"DATA_DIR": str(batch_warehouse)},
+    })
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory, batch_config):
+    reports = tmp_path_factory.mktemp("reports")
+    run_dir = run(str(batch_config), reports_dir=reports)
+    return run_dir, reports
+
+
+def test_every_notebook_ran_and_sources_are_untouched(finished_run):
+    run_dir, reports = finished_run
+    for name in NOTEBOOKS:
+        executed = json.loads((run_dir / f"{name}.ipynb").read_text())
+        codes = [c for c in executed["cells"] if c["cell_type"] == "code"]
+        assert all(c["execution_count"] for c in codes), name
+        assert not any(o.get("output_type") == "error" for c in codes for o in c["outputs"]), name
+        assert (run_dir / f"{name}.html").exists()
+    from conftest import ROOT
+
+    for source in (ROOT / "notebooks").glob("*.ipynb"):
+        assert all(not c.get("outputs") for c in json.loads(source.read_text())["cells"])
+    assert (reports / "latest").resolve() == run_dir
+    index = (reports / "index.html").read_text()
+    assert f'href="{run_dir.name}/04_analyze_song_plays.html"' in index
+
+
+def test_reports_are_offline_with_inline_charts(finished_run):
+    run_dir, _ = finished_run
+    for page in run_dir.glob("*.html"):
+        text = page.read_text()
+        external = re.findall(r'<(?:script|link)\b[^>]*(?:src|href)\s*=\s*["\']https?://[^"\']*', text)
+        assert external == [], f"{page.name} loads {external}"
+        assert "import sparkify_helpers" not in text and "h.settings(" not in text  # no code cells shown
+    analysis = (run_dir / "04_analyze_song_plays.html").read_text()
+    assert analysis.count('src="data:image/png;base64,') >= 3
+
+
+def test_csvs_and_summary_equal_fresh_sql_results(finished_run, batch_config, small_lake):
+    run_dir, _ = finished_run
+    _, manifest = small_lake
+    config = load_config(batch_config)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    with Session(config) as s:  # notebook 05 stopped the server: this starts it again
+        for name, params in ANALYSES.items():
+            fresh = s.analysis(name, **params).to_csv(index=False)
+            assert (run_dir / f"{name}.csv").read_text() == fresh, name
+        counts = {row.table_name: int(row.row_count) for row in s.table_counts().itertuples()}
+        resolved = s.resolved_songplays()["resolved_songplays"]
+    assert summary["status"] == "ok" and summary["backend"] == "local"
+    assert summary["tables"] == counts and len(counts) == 7
+    assert counts["songplays"] == manifest["nextsong_events"]
+    assert summary["resolved_songplays"] == resolved
+    assert summary["rejected"] == {"staging_events": 0, "staging_songs": 0}
+    assert set(summary["checks"].values()) == {"pass"} and len(summary["checks"]) >= 15
+    assert summary["source"] == config.sources()
+    assert set(summary["seconds"]) == set(NOTEBOOKS)
+    hours = pd.read_csv(run_dir / "plays_by_hour.csv")
+    assert hours["play_count"].sum() == counts["songplays"]
+
+
+def test_no_secret_in_anything_the_run_left(finished_run):
+    run_dir, reports = finished_run
+    assert (run_dir / "run.log").stat().st_size > 0
+    for path in [*run_dir.rglob("*"), reports / "index.html"]:
+        if path.is_file():
+            data = path.read_bytes()
+            for value in FAKE.values():
+                assert value.encode() not in data, f"{value} found in {path}"
+    for name in NOTEBOOKS:  # and no secret went in as a papermill parameter
+        params = json.loads((run_dir / f"{name}.ipynb").read_text())["metadata"]["papermill"]["parameters"]
+        assert params == {}
+
+
+def test_a_failing_check_fails_the_batch_naming_notebook_and_check(tmp_path, batch_warehouse, small_lake, capsys,
+                                                                    monkeypatch):
+    lake, _ = small_lake
+    bad_lake = tmp_path / "lake"
+    shutil.copytree(lake, bad_lake)
+    day = sorted((bad_lake / "log_data").rglob("*.json"))[-1]
+    lines = day.read_text().split("\n")
+    last = json.loads(lines[-1])
+    last["level"] = "gold"  # a level that is neither free nor paid, on the user's latest event
+    lines[-1] = json.dumps(last)
+    day.write_text("\n".join(lines))
+    config = write_config(tmp_path / "dwh.cfg", {"S3": lake_sections(bad_lake),
+                                                 "LOCAL": {"DATA_DIR": str(batch_warehouse)}})
+    monkeypatch.setenv("SPARKIFY_REPORTS_DIR", str(tmp_path / "reports"))
+    assert main(["--config", str(config), "run"]) == 1
+    err = capsys.readouterr().err
+    assert "03_transform_star_schema.ipynb failed in cell" in err
+    assert "users_level_accepted" in err
+    run_dir = next((tmp_path / "reports").glob("*-local"))
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "failed" and summary["checks"]["users_level_accepted"] == "fail"
+    assert not (run_dir / "04_analyze_song_plays.ipynb").exists()  # the run stopped at the failure
+    LocalWarehouse(batch_warehouse).stop()
+
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--hide-scrollbars"]
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.fail("Debian's chromium is not installed: .ci/run installs it (apt-get install chromium)")
+    return path
+
+
+def test_report_renders_in_a_real_browser(finished_run, tmp_path):
+    run_dir, _ = finished_run
+    from PIL import Image
+
+    report = run_dir / "04_analyze_song_plays.html"
+    shot = tmp_path / "report.png"
+    subprocess.run([_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+                    "--window-size=1200,2400", f"--screenshot={shot}", report.as_uri()],
+                   check=True, capture_output=True, timeout=120)
+    image = Image.open(shot).convert("RGB")
+    colors = image.getcolors(maxcolors=1 << 20)
+    assert image.size == (1200, 2400) and len(colors) > 50, "the page rendered blank"
+    chart_blue = sum(count for count, rgb in colors if rgb[2] > 120 and rgb[0] < 80)
+    assert chart_blue > 5000, "no chart pixels on screen"
+
+    # every chart image decoded: the page reports its images' natural sizes into the DOM
+    probe = tmp_path / "probe.html"
+    probe.write_text(report.read_text().replace("</body>", """<script>
+      window.addEventListener('load', () => {
+        const imgs = [...document.images];
+        const ok = imgs.filter(i => i.complete && i.naturalWidth > 0).length;
+        document.body.insertAdjacentHTML('beforeend', `<p id="probe">images ${ok}/${imgs.length}</p>`);
+      });</script></body>"""))
+    dom = subprocess.run([_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile2'}",
+                          "--virtual-time-budget=10000", "--dump-dom", probe.as_uri()],
+                         check=True, capture_output=True, text=True, timeout=120).stdout
+    match = re.search(r"images (\d+)/(\d+)", dom)
+    assert match, "the probe did not run"
+    decoded, total = map(int, match.groups())
+    assert total >= 3 and decoded == total
