@@ -29,18 +29,20 @@ from sparkify import charts
 from sparkify.config import Config, install_log_redaction, load_config
 from sparkify.pipeline import CheckFailed, Session
 
-__all__ = ["settings", "provision", "warehouse_status", "create_tables", "stage_events", "stage_songs",
+__all__ = ["settings", "provision", "check_connection", "warehouse_status", "create_tables", "stage_events", "stage_songs",
            "transform_star_schema", "run_checks", "table_counts", "analysis", "charts", "record", "teardown",
            "sql_engine", "CheckFailed"]
 
 _config: Config | None = None
 _session: Session | None = None
+_settings_args: tuple[str, str] = ("", "")
 
 
 # -- set-up ----------------------------------------------------------------------------------------
 def settings(config_path: str = "", backend: str = "") -> Config:
     """Load the configuration once per kernel ('' = SPARKIFY_CONFIG, ./dwh.cfg or built-in defaults)."""
-    global _config, _session
+    global _config, _session, _settings_args
+    _settings_args = (config_path, backend)
     install_log_redaction()
     os.environ.setdefault("PLOOMBER_STATS_ENABLED", "false")
     pd.set_option("display.max_columns", 30)
@@ -90,7 +92,14 @@ def provision(create_cluster: bool = True, wait_minutes: int = 30) -> pd.DataFra
         return pd.DataFrame(rows, columns=["what", "state"])
     from sparkify import aws
 
-    return aws.provision(c, create_cluster=create_cluster, wait_minutes=wait_minutes)
+    result = aws.provision(c, create_cluster=create_cluster, wait_minutes=wait_minutes)
+    settings(*_settings_args)  # the endpoint and role ARN were written to the configuration
+    return result
+
+
+def check_connection() -> pd.DataFrame:
+    """Open a first database connection and ask the server its version."""
+    return _db().query("status/server_version")
 
 
 def warehouse_status() -> pd.DataFrame:

@@ -68,11 +68,18 @@ def _failure(err: Exception, notebook: Path) -> str:
 
 
 def run(config_path: str | None = None, backend: str | None = None, *, run_id: str | None = None,
-        reports_dir: Path | None = None, notebook_dir: Path = NOTEBOOKS_DIR, only: list[str] | None = None) -> Path:
+        reports_dir: Path | None = None, notebook_dir: Path = NOTEBOOKS_DIR, only: list[str] | None = None,
+        notebook_params: dict | None = None) -> Path:
     """Execute the notebooks into a new run folder and export the reports; returns the folder.
-    Reports go to ``reports/`` unless ``reports_dir`` or SPARKIFY_REPORTS_DIR says otherwise."""
+    Reports go to ``reports/`` unless ``reports_dir`` or SPARKIFY_REPORTS_DIR says otherwise.
+    ``notebook_params`` go to every notebook that declares them (never secrets: refused)."""
     import papermill as pm
 
+    notebook_params = dict(notebook_params or {})
+    for name, value in notebook_params.items():
+        if any(word in name.lower() for word in ("password", "secret", "key", "token")) or \
+                (isinstance(value, str) and value in _known_secrets):
+            raise ValueError(f"notebook parameter {name!r}: secrets are never passed to notebooks")
     reports_dir = Path(reports_dir or os.environ.get("SPARKIFY_REPORTS_DIR") or REPORTS_DIR)
 
     install_log_redaction()
@@ -104,7 +111,9 @@ def run(config_path: str | None = None, backend: str | None = None, *, run_id: s
             log.info("running %s", source.name)
             started = time.perf_counter()
             try:
-                pm.execute_notebook(str(source), str(target), parameters={}, kernel_name=kernel,
+                declared = {p for p in pm.inspect_notebook(str(source))}
+                params = {k: v for k, v in notebook_params.items() if k in declared}
+                pm.execute_notebook(str(source), str(target), parameters=params, kernel_name=kernel,
                                     cwd=str(notebook_dir), progress_bar=False, log_output=False,
                                     request_save_on_cell_execute=False)
             except Exception as err:  # PapermillExecutionError and kernel failures

@@ -1,0 +1,172 @@
+"""AWS provisioning and teardown against a moto server (the only offline stand-in for the AWS
+control plane): create, describe, write back, reuse, tear down twice, refuse the open internet,
+report credential problems, and keep secrets out of the notebooks' output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+import boto3
+import pytest
+
+from conftest import _free_port, write_config
+from sparkify import aws
+from sparkify.config import ConfigError, load_config
+
+PASSWORD = "Passw0rdOfTheFakeCluster"
+
+
+def redshift_config(path, endpoint, **dwh):
+    values = {"DWH_BACKEND": "redshift", "DWH_ALLOWED_CIDR": "203.0.113.7/32", "DWH_DB_PASSWORD": PASSWORD,
+              "DWH_CLUSTER_IDENTIFIER": "sparkify-test", "DWH_NODE_TYPE": "dc2.large", "DWH_NUM_NODES": "2"}
+    values.update(dwh)
+    write_config(path, {"AWS": {"KEY": "testing", "SECRET": "testing", "ENDPOINT_URL": endpoint}, "DWH": values,
+                        "CLUSTER": {"DWH_DB_PASSWORD": PASSWORD}})
+    path.write_text("# my settings\n" + path.read_text())
+    return load_config(path)
+
+
+def clients(endpoint):
+    kw = {"endpoint_url": endpoint, "region_name": "us-west-2", "aws_access_key_id": "testing",
+          "aws_secret_access_key": "testing"}
+    return boto3.client("iam", **kw), boto3.client("ec2", **kw), boto3.client("redshift", **kw)
+
+
+def test_provision_reuse_teardown_twice(tmp_path, aws_env):
+    config = redshift_config(tmp_path / "dwh.cfg", aws_env)
+    assert aws.hourly_cost(config) == 0.5
+    result = aws.provision(config, wait_minutes=2)
+    states = dict(zip(result["resource"], result["state"], strict=True))
+    assert states["IAM role"] == "created" and states["ingress rule"] == "created"
+    assert states["cluster"].startswith("created ($0.50/hour)")
+
+    iam, ec2, redshift = clients(aws_env)
+    role = iam.get_role(RoleName="sparkify-redshift-s3-read")["Role"]
+    trust = role["AssumeRolePolicyDocument"]
+    trust = json.loads(trust) if isinstance(trust, str) else trust
+    assert trust["Statement"][0]["Principal"] == {"Service": "redshift.amazonaws.com"}
+    policies = iam.list_attached_role_policies(RoleName="sparkify-redshift-s3-read")["AttachedPolicies"]
+    assert [p["PolicyArn"] for p in policies] == [aws.S3_READ_POLICY]
+    cluster = redshift.describe_clusters(ClusterIdentifier="sparkify-test")["Clusters"][0]
+    assert cluster["Encrypted"] and cluster["NodeType"] == "dc2.large" and cluster["NumberOfNodes"] == 2
+    assert [r["IamRoleArn"] for r in cluster["IamRoles"]] == [role["Arn"]]
+    group = ec2.describe_security_groups(GroupIds=[cluster["VpcSecurityGroups"][0]["VpcSecurityGroupId"]])
+    ranges = [(p.get("FromPort"), r["CidrIp"]) for p in group["SecurityGroups"][0]["IpPermissions"]
+              for r in p["IpRanges"]]
+    assert (5439, "203.0.113.7/32") in ranges and (5439, "0.0.0.0/0") not in ranges
+
+    written = load_config(tmp_path / "dwh.cfg")  # endpoint and role ARN written back, comments kept
+    assert written.cluster.endpoint == cluster["Endpoint"]["Address"]
+    assert written.dwh.iam_role_arn == role["Arn"]
+    assert (tmp_path / "dwh.cfg").read_text().startswith("# my settings")
+    assert PASSWORD not in result.to_string()
+
+    again = aws.provision(written, wait_minutes=2)
+    states = dict(zip(again["resource"], again["state"], strict=True))
+    assert states["IAM role"].startswith("exists") and states["ingress rule"].startswith("exists")
+    assert states["cluster"].startswith("exists")
+    assert len(redshift.describe_clusters()["Clusters"]) == 1
+
+    with pytest.warns(UserWarning, match="costs about"):
+        status = aws.status(written)
+    assert dict(zip(status["resource"], status["state"], strict=True))["cluster"] == "available"
+
+    removed = aws.teardown(written, wait_minutes=2)
+    assert dict(zip(removed["resource"], removed["state"], strict=True)) == {
+        "cluster": "deleted", "ingress rule": "revoked", "IAM role": "deleted"}
+    assert redshift.describe_clusters()["Clusters"] == []
+    with pytest.raises(iam.exceptions.NoSuchEntityException):
+        iam.get_role(RoleName="sparkify-redshift-s3-read")
+    twice = aws.teardown(load_config(tmp_path / "dwh.cfg"), wait_minutes=2)
+    assert set(twice["state"]) == {"not found"}
+
+
+def test_the_open_internet_is_refused_unless_allowed(tmp_path, aws_env):
+    config = redshift_config(tmp_path / "dwh.cfg", aws_env, DWH_ALLOWED_CIDR="0.0.0.0/0")
+    with pytest.raises(ConfigError, match=r"DWH_ALLOWED_CIDR = '0.0.0.0/0' admits the whole internet"):
+        aws.provision(config, create_cluster=False)
+    _, ec2, _ = clients(aws_env)
+    config = redshift_config(tmp_path / "open.cfg", aws_env, DWH_ALLOWED_CIDR="0.0.0.0/0", DWH_ALLOW_PUBLIC="true")
+    with pytest.warns(UserWarning, match="from anywhere"):
+        aws.provision(config, create_cluster=False)
+
+
+def test_missing_cidr_is_named(tmp_path, aws_env):
+    config = redshift_config(tmp_path / "dwh.cfg", aws_env, DWH_ALLOWED_CIDR="")
+    with pytest.raises(ConfigError, match=r"\[DWH\] DWH_ALLOWED_CIDR: missing"):
+        aws.provision(config, create_cluster=False)
+
+
+def test_missing_credentials_are_a_clear_error(tmp_path, monkeypatch, aws_env):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    path = write_config(tmp_path / "dwh.cfg", {"AWS": {"ENDPOINT_URL": aws_env},
+                                               "DWH": {"DWH_BACKEND": "redshift", "DWH_ALLOWED_CIDR": "1.2.3.4/32"}})
+    with pytest.raises(aws.AwsError, match="no AWS credentials: set \\[AWS\\] KEY and SECRET"):
+        aws.provision(load_config(path))
+    half = write_config(tmp_path / "half.cfg", {"AWS": {"KEY": "AKIAONLYHALF1234"}, "DWH": {"DWH_BACKEND": "redshift"}})
+    with pytest.raises(ConfigError, match="KEY and SECRET go together"):
+        aws.provision(load_config(half))
+
+
+@pytest.fixture(scope="module")
+def strict_moto():
+    """A moto server that checks credentials, so that wrong keys are refused as AWS refuses them."""
+    port = _free_port()
+    env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="0", AWS_ACCESS_KEY_ID="testing",
+               AWS_SECRET_ACCESS_KEY="testing")
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(url + "/moto-api/", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.2)
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_invalid_credentials_are_a_clear_error_without_the_key(tmp_path, strict_moto):
+    path = write_config(tmp_path / "dwh.cfg", {
+        "AWS": {"KEY": "AKIAWRONGWRONGWRONG1", "SECRET": "WrongSecretWrongSecret", "ENDPOINT_URL": strict_moto},
+        "DWH": {"DWH_BACKEND": "redshift", "DWH_ALLOWED_CIDR": "1.2.3.4/32"}})
+    with pytest.raises(aws.AwsError) as err:
+        aws.provision(load_config(path))
+    assert "AWS rejected the credentials" in str(err.value)
+    assert "AKIAWRONGWRONGWRONG1" not in str(err.value) and "WrongSecretWrongSecret" not in str(err.value)
+
+
+def test_notebooks_provision_and_tear_down_without_leaking_secrets(tmp_path, aws_env):
+    """Notebooks 00 and 05 on the redshift backend, through papermill, against the moto server."""
+    from sparkify.batch import run
+
+    fake_key, fake_secret = "AKIAFAKEKEYFORMOTO12", "FakeSecretForMotoServer123456"
+    path = write_config(tmp_path / "dwh.cfg", {
+        "AWS": {"KEY": fake_key, "SECRET": fake_secret, "ENDPOINT_URL": aws_env},
+        "DWH": {"DWH_BACKEND": "redshift", "DWH_ALLOWED_CIDR": "203.0.113.7/32", "DWH_DB_PASSWORD": PASSWORD,
+                "DWH_NODE_TYPE": "dc2.large"},
+        "CLUSTER": {"DWH_DB_PASSWORD": PASSWORD}})
+    run_dir = run(str(path), only=["00"], reports_dir=tmp_path / "reports", notebook_params={"test_connection": False})
+    assert load_config(path).cluster.endpoint
+    run_dir_05 = run(str(path), only=["05"], reports_dir=tmp_path / "reports")
+    _, _, redshift = clients(aws_env)
+    assert redshift.describe_clusters()["Clusters"] == []
+    for folder in (run_dir, run_dir_05):
+        for file in folder.rglob("*"):
+            if file.is_file():
+                data = file.read_bytes()
+                for secret in (fake_key, fake_secret, PASSWORD):
+                    assert secret.encode() not in data, f"{secret} in {file}"
+    html = (run_dir / "00_provision_warehouse.html").read_text()
+    assert "created" in html and "sparkify-cluster" in html
