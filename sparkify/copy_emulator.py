@@ -305,7 +305,10 @@ def _lines(blocks: Iterable[bytes]) -> Iterator[bytes]:
 # --------------------------------------------------------------------------------------------
 # JSONPaths
 # --------------------------------------------------------------------------------------------
-_PATH_PART = re.compile(r"""\[\s*'((?:[^'\\]|\\.)*)'\s*\]|\[\s*"((?:[^"\\]|\\.)*)"\s*\]|\.([A-Za-z_$][\w$]*)|\[(\d+)\]""")
+_PATH_PART = re.compile(r"""\[\s*'((?:[^'\\]|\\.)*)'\s*\]   # $['key']
+                          |\[\s*"((?:[^"\\]|\\.)*)"\s*\]   # $["key"]
+                          |\.([A-Za-z_$][\w$]*)              # $.key
+                          |\[(\d+)\]                          # [0]""", re.VERBOSE)
 
 
 def parse_jsonpath(path: str, where: str) -> tuple[object, ...]:
@@ -551,9 +554,7 @@ def execute_copy(conn, text: str, storage: Storage, *, progress: bool = True, wh
     lengths = ["" if by_name[n][1] is None else str(by_name[n][1]) for n in names]
 
     mode = cmd.json.lower()
-    if mode in ("auto", "auto ignorecase"):
-        extract = None
-    else:
+    if mode not in ("auto", "auto ignorecase"):
         paths = load_jsonpaths(storage, cmd.json, len(names))
         simple = all(len(p) == 1 and isinstance(p[0], str) for p in paths)
         keys = [p[0] for p in paths] if simple else None

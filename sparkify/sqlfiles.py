@@ -54,7 +54,7 @@ class SqlFile:
         return render(self.text, params or {}, where=str(self.path))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load(name: str) -> SqlFile:
     path = SQL_DIR / f"{name}.sql"
     if not path.is_file():

@@ -13,8 +13,8 @@ import urllib.request
 
 import boto3
 import pytest
-
 from conftest import _free_port, write_config
+
 from sparkify import aws
 from sparkify.config import ConfigError, load_config
 

@@ -8,12 +8,11 @@ import json
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import _public_tmpdir, lake_sections, write_config
+
 from sparkify.batch import run
 from sparkify.cli import main
 from sparkify.config import load_config

@@ -3,8 +3,8 @@
 import logging
 
 import pytest
-
 from conftest import write_config
+
 from sparkify.config import ConfigError, Secret, load_config, redact, require
 
 

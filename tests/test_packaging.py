@@ -1,9 +1,7 @@
 """The dependency lists: pyproject.toml is the one list; environment.yml mirrors it."""
 
 import tomllib
-
 import yaml
-
 from conftest import ROOT
 
 

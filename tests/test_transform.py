@@ -152,7 +152,8 @@ CORRUPTIONS = {
     "users_primary_key": "INSERT INTO users SELECT * FROM users WHERE user_id = 10",
     "songs_primary_key": "INSERT INTO songs SELECT * FROM songs WHERE song_id = 'SOGIN'",
     "artists_primary_key": "INSERT INTO artists SELECT * FROM artists WHERE artist_id = 'ARDUO'",
-    "time_primary_key": 'INSERT INTO "time" SELECT * FROM "time" WHERE start_time = (SELECT MIN(start_time) FROM "time")',
+    "time_primary_key": 'INSERT INTO "time" SELECT * FROM "time" '
+                        'WHERE start_time = (SELECT MIN(start_time) FROM "time")',
     "songplays_user_in_users": "UPDATE songplays SET user_id = 999 WHERE songplay_id = 1",
     "songplays_start_time_in_time": "UPDATE songplays SET start_time = start_time + INTERVAL '1 hour' "
                                     "WHERE songplay_id = 1",

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import psutil
 import pytest
-
 from conftest import ROOT, _public_tmpdir
+
 from sparkify.warehouse import SERVER_USER, LocalWarehouse, WarehouseError, _bin_dir, wait_until
 
 IS_ROOT = os.geteuid() == 0

@@ -4,9 +4,9 @@
 -- location is wide (some catalog locations exceed 256 characters); coordinates keep precision.
 CREATE TABLE IF NOT EXISTS artists (
     artist_id VARCHAR(32) NOT NULL,
-    name      VARCHAR(512),
-    location  VARCHAR(4096),
-    latitude  DOUBLE PRECISION,
+    name VARCHAR(512),
+    location VARCHAR(4096),
+    latitude DOUBLE PRECISION,
     longitude DOUBLE PRECISION,
     PRIMARY KEY (artist_id)
 )

@@ -6,15 +6,15 @@
 -- songplay_id is computed by the transform (ROW_NUMBER over the event order) rather than an
 -- IDENTITY column, so that re-running the transform gives identical table contents.
 CREATE TABLE IF NOT EXISTS songplays (
-    songplay_id BIGINT      NOT NULL,
-    start_time  TIMESTAMP   NOT NULL,
-    user_id     INTEGER,
-    level       VARCHAR(16),
-    song_id     VARCHAR(32),
-    artist_id   VARCHAR(32),
-    session_id  INTEGER,
-    location    VARCHAR(512),
-    user_agent  VARCHAR(1024),
+    songplay_id BIGINT NOT NULL,
+    start_time TIMESTAMP NOT NULL,
+    user_id INTEGER,
+    level VARCHAR(16),
+    song_id VARCHAR(32),
+    artist_id VARCHAR(32),
+    session_id INTEGER,
+    location VARCHAR(512),
+    user_agent VARCHAR(1024),
     PRIMARY KEY (songplay_id)
 )
 DISTSTYLE KEY

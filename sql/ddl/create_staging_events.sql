@@ -7,24 +7,24 @@
 -- decimals, epoch milliseconds as a float); ts is loaded with TIMEFORMAT 'epochmillisecs' into a
 -- TIMESTAMP, keeping its milliseconds; user_id stays text because logged-out events carry "".
 CREATE TABLE IF NOT EXISTS staging_events (
-    artist          VARCHAR(512),
-    auth            VARCHAR(32),
-    first_name      VARCHAR(256),
-    gender          VARCHAR(8),
+    artist VARCHAR(512),
+    auth VARCHAR(32),
+    first_name VARCHAR(256),
+    gender VARCHAR(8),
     item_in_session INTEGER,
-    last_name       VARCHAR(256),
-    length          DOUBLE PRECISION,
-    level           VARCHAR(16),
-    location        VARCHAR(512),
-    method          VARCHAR(8),
-    page            VARCHAR(64),
-    registration    DOUBLE PRECISION,
-    session_id      INTEGER,
-    song            VARCHAR(512),
-    status          SMALLINT,
-    ts              TIMESTAMP,
-    user_agent      VARCHAR(1024),
-    user_id         VARCHAR(32)
+    last_name VARCHAR(256),
+    length DOUBLE PRECISION,
+    level VARCHAR(16),
+    location VARCHAR(512),
+    method VARCHAR(8),
+    page VARCHAR(64),
+    registration DOUBLE PRECISION,
+    session_id INTEGER,
+    song VARCHAR(512),
+    status SMALLINT,
+    ts TIMESTAMP,
+    user_agent VARCHAR(1024),
+    user_id VARCHAR(32)
 )
 DISTSTYLE KEY
 DISTKEY (song)

@@ -6,16 +6,16 @@
 -- scale, which Redshift rounds to an integer); artist_location is wide because a few catalog
 -- locations are HTML fragments longer than 256 characters.
 CREATE TABLE IF NOT EXISTS staging_songs (
-    num_songs        INTEGER,
-    artist_id        VARCHAR(32),
-    artist_latitude  DOUBLE PRECISION,
+    num_songs INTEGER,
+    artist_id VARCHAR(32),
+    artist_latitude DOUBLE PRECISION,
     artist_longitude DOUBLE PRECISION,
-    artist_location  VARCHAR(4096),
-    artist_name      VARCHAR(512),
-    song_id          VARCHAR(32),
-    title            VARCHAR(512),
-    duration         DOUBLE PRECISION,
-    year             SMALLINT
+    artist_location VARCHAR(4096),
+    artist_name VARCHAR(512),
+    song_id VARCHAR(32),
+    title VARCHAR(512),
+    duration DOUBLE PRECISION,
+    year SMALLINT
 )
 DISTSTYLE KEY
 DISTKEY (title)

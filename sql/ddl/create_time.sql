@@ -3,12 +3,12 @@
 -- each slice; SORTKEY(start_time) for range filters. weekday: 0 = Sunday ... 6 = Saturday.
 CREATE TABLE IF NOT EXISTS "time" (
     start_time TIMESTAMP NOT NULL,
-    hour       SMALLINT  NOT NULL,
-    day        SMALLINT  NOT NULL,
-    week       SMALLINT  NOT NULL,
-    month      SMALLINT  NOT NULL,
-    year       SMALLINT  NOT NULL,
-    weekday    SMALLINT  NOT NULL,
+    hour SMALLINT NOT NULL,
+    day SMALLINT NOT NULL,
+    week SMALLINT NOT NULL,
+    month SMALLINT NOT NULL,
+    year SMALLINT NOT NULL,
+    weekday SMALLINT NOT NULL,
     PRIMARY KEY (start_time)
 )
 DISTSTYLE KEY

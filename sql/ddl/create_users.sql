@@ -2,11 +2,11 @@
 -- Physical design: about a hundred rows, so DISTSTYLE ALL (a copy on every node: joins from
 -- songplays never redistribute); SORTKEY(user_id) for lookups.
 CREATE TABLE IF NOT EXISTS users (
-    user_id    INTEGER NOT NULL,
+    user_id INTEGER NOT NULL,
     first_name VARCHAR(256),
-    last_name  VARCHAR(256),
-    gender     VARCHAR(8),
-    level      VARCHAR(16),
+    last_name VARCHAR(256),
+    gender VARCHAR(8),
+    level VARCHAR(16),
     PRIMARY KEY (user_id)
 )
 DISTSTYLE ALL
