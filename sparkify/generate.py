@@ -426,14 +426,14 @@ def _day_events(p: Params, rng: random.Random, date: dt.datetime, n_events: int,
     starts = sorted(
         day_start + int((rng.choices(range(24), HOUR_WEIGHTS)[0] + rng.random()) * 3_600_000) for _ in sessions)
     user_weights = [1.0 / (i + 1) ** 0.6 for i in range(len(users))]
-    events: list[tuple[int, int, dict]] = []
+    events: list[tuple[int, int, bytes]] = []  # (ts, order, line): encoded at once to keep a day small
     for size, start in zip(sessions, starts, strict=True):
         session_counter[0] += 1
         user = rng.choices(users, user_weights)[0]
         events.extend(_session(p, rng, session_counter[0], user, start, size, played, cum_in, cum_out, stats))
     events.sort(key=lambda e: (e[0], e[1]))
-    for _, _, event in events:
-        yield _log_line(event)
+    for _, _, line in events:
+        yield line
 
 
 def _session(p, rng, session_id, user, ts, size, played, cum_in, cum_out, stats):
@@ -504,7 +504,7 @@ def _session(p, rng, session_id, user, ts, size, played, cum_in, cum_out, stats)
             ts += int(length * 1000) if length else rng.randint(1000, 30000)
         stats["events"] += 1
         stats["pages"][event["page"]] = stats["pages"].get(event["page"], 0) + 1
-        out.append((event["ts"], session_id * 100000 + item, event))
+        out.append((event["ts"], session_id * 100000 + item, _log_line(event)))
         item += 1
     return out
 

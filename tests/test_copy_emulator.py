@@ -259,3 +259,50 @@ def test_reads_an_s3_prefix_through_boto3(conn, tmp_path, aws_env):
     with conn.cursor() as cur:
         cur.execute("SELECT name FROM t_copy ORDER BY n")
         assert [r[0] for r in cur.fetchall()] == ["ok", "b", "prefix!"]
+
+
+def _dump(session, table):
+    with session.conn.cursor() as cur:
+        cur.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10")
+        rows = cur.fetchall()
+    session.conn.commit()
+    return rows
+
+
+def test_bulk_path_and_record_path_load_identical_rows(warehouse, make_config, udacity_lake, monkeypatch):
+    """Files large enough for the pyarrow bulk path load exactly what the record-by-record path loads."""
+    from sparkify import copy_emulator
+    from sparkify.pipeline import Session
+
+    lake, manifest = udacity_lake
+    accepted = []
+    original = copy_emulator.FastPath.convert
+
+    def counting(self, data):
+        out = original(self, data)
+        accepted.append(out is not None)
+        return out
+
+    monkeypatch.setattr(copy_emulator.FastPath, "convert", counting)
+    with Session(make_config(lake)) as s:
+        s.create_tables()
+        s.stage("staging_events", progress=False)
+        bulk = _dump(s, "staging_events")
+        assert accepted and all(accepted), "the generated log files should take the bulk path"
+        monkeypatch.setattr(copy_emulator, "FAST_MIN_BYTES", 10**12)
+        accepted.clear()
+        s.stage("staging_events", progress=False)
+        assert accepted == []
+        assert _dump(s, "staging_events") == bulk
+        assert len(bulk) == manifest["events"]
+
+
+def test_a_bad_record_in_a_large_file_is_rejected_alone(conn, tmp_path):
+    good = [json.dumps({"name": f"r{i}", "n": i, "x": i / 7, "ts": None}).encode() for i in range(3000)]
+    good[1234] = b'{"name": "r1234", "n": "not a number"}'
+    data = b"\n".join(good)
+    assert len(data) > 64 * 1024  # large enough for the bulk path, which hands it to the record path
+    result, rows, errors = run_copy(conn, tmp_path, {"big.json": data}, "FORMAT AS JSON 'auto' MAXERROR 1")
+    assert (result.records_read, result.rows_loaded, result.rows_rejected) == (3000, 2999, 1)
+    assert errors[0][1] == 1235 and errors[0][2].strip() == "n"
+    assert rows[0][4] == 0.0 and abs(rows[7][4] - 1.0) < 1e-12
