@@ -16,8 +16,10 @@ Presets:
 from __future__ import annotations
 
 import bisect
+import collections
 import dataclasses
 import datetime as dt
+import itertools
 import json
 import math
 import os
@@ -105,6 +107,8 @@ WORDS = ["Love", "Night", "Heart", "Fire", "Rain", "Dance", "Blue", "Dream", "Ti
          "City", "Baby", "Heaven", "Wild", "Broken", "Forever", "Ghost", "Electric", "Sweet", "Lonely", "Crazy"]
 HOUR_WEIGHTS = [2, 1.5, 1.2, 1, 1, 1.2, 1.8, 2.5, 3.5, 4.5, 5, 5.5, 6, 6.5, 7, 7.5, 8, 8.5, 8, 7, 6, 5, 4, 3]
 SIDE_PAGES = [("Home", 40), ("Settings", 6), ("Help", 5), ("About", 3), ("Error", 1), ("Save Settings", 2)]
+HOUR_CUM = list(itertools.accumulate(HOUR_WEIGHTS))
+SIDE_CUM = list(itertools.accumulate(w for _, w in SIDE_PAGES))
 
 
 def misencode(text: str) -> str:
@@ -275,11 +279,16 @@ class _Writer:
     @staticmethod
     def _stream(handle, lines: Iterator[bytes]) -> int:
         count = 0
+        batch: list[bytes] = []
         for line in lines:
-            if count:
-                handle.write(b"\n")
-            handle.write(line)
-            count += 1
+            batch.append(line)
+            if len(batch) == 4096:
+                handle.write((b"\n" if count else b"") + b"\n".join(batch))
+                count += len(batch)
+                batch = []
+        if batch:
+            handle.write((b"\n" if count else b"") + b"\n".join(batch))
+            count += len(batch)
         return count
 
     def location(self, rel: str) -> str:
@@ -329,11 +338,13 @@ def generate(out: str, params: Params | None = None, *, endpoint_url: str = "", 
     day0 = dt.datetime.fromisoformat(p.first_day).replace(tzinfo=dt.timezone.utc)
     events_per_day = _split(p.events, p.days, rng)
     stats = {"events": 0, "nextsong_events": 0, "catalog_plays": 0, "misencoded_plays": 0,
-             "logged_out_events": 0, "duration_mismatches": 0, "identified_users": set(), "pages": {},
-             "log_files": 0, "accented": accented_by_class, "resolvable_plays": 0,
+             "logged_out_events": 0, "duration_mismatches": 0, "identified_users": set(),
+             "pages": collections.Counter(),
+             "log_files": 0, "accented": accented_by_class, "resolvable_plays": 0, "resolvable": [],
              "catalog_keys": {(song.title.strip(), overrides.get(i, {}).get("artist_name",
                                                                           artists[song.artist_index].name).strip())
                               for i, song in enumerate(songs)}}
+    stats["resolvable"] = [(s[0].strip(), s[1].strip()) in stats["catalog_keys"] for s in played]
     session_counter = [0]
     for day in range(p.days):
         date = day0 + dt.timedelta(days=day)
@@ -367,6 +378,11 @@ def generate(out: str, params: Params | None = None, *, endpoint_url: str = "", 
     body = {k: v for k, v in manifest.items() if k not in ("seconds", "log_data", "song_data", "log_jsonpath")}
     writer.write("generator_manifest.json", json.dumps(body, indent=2, sort_keys=True).encode())
     return manifest
+
+
+def _pick(cumulative: list[float], rng: random.Random) -> int:
+    """An index drawn with the weights behind ``cumulative`` (rng.choices without its overhead)."""
+    return bisect.bisect_right(cumulative, rng.random() * cumulative[-1])
 
 
 def _cumulative(weights: list[float]) -> list[float]:
@@ -423,13 +439,12 @@ def _day_events(p: Params, rng: random.Random, date: dt.datetime, n_events: int,
         sessions.append(size)
         remaining -= size
     day_start = int(date.timestamp() * 1000)
-    starts = sorted(
-        day_start + int((rng.choices(range(24), HOUR_WEIGHTS)[0] + rng.random()) * 3_600_000) for _ in sessions)
-    user_weights = [1.0 / (i + 1) ** 0.6 for i in range(len(users))]
+    starts = sorted(day_start + int((_pick(HOUR_CUM, rng) + rng.random()) * 3_600_000) for _ in sessions)
+    user_cum = _cumulative([1.0 / (i + 1) ** 0.6 for i in range(len(users))])  # a few heavy listeners
     events: list[tuple[int, int, bytes]] = []  # (ts, order, line): encoded at once to keep a day small
     for size, start in zip(sessions, starts, strict=True):
         session_counter[0] += 1
-        user = rng.choices(users, user_weights)[0]
+        user = users[_pick(user_cum, rng)]
         events.extend(_session(p, rng, session_counter[0], user, start, size, played, cum_in, cum_out, stats))
     events.sort(key=lambda e: (e[0], e[1]))
     for _, _, line in events:
@@ -438,8 +453,12 @@ def _day_events(p: Params, rng: random.Random, date: dt.datetime, n_events: int,
 
 def _session(p, rng, session_id, user, ts, size, played, cum_in, cum_out, stats):
     p_accented = stats["accented"]
+    resolvable = stats["resolvable"]
+    random_ = rng.random
     item = 0
     out = []
+    pages = []
+    plays = catalog_plays = resolved = 0
     logged_out = 0
     if rng.random() < p.logged_out_share * 8:  # some sessions start logged out
         logged_out = min(size - 1, rng.choice([1, 2])) if size > 1 else 0
@@ -454,17 +473,17 @@ def _session(p, rng, session_id, user, ts, size, played, cum_in, cum_out, stats)
                      "sessionId": session_id, "song": None, "status": 307 if page == "Login" else 200, "ts": ts,
                      "userAgent": None, "userId": ""}
             stats["logged_out_events"] += 1
-            ts += rng.randint(1000, 20000)
+            ts += 1000 + int(random_() * 19001)
         else:
             page, method, status = "NextSong", "PUT", 200
-            roll = rng.random()
+            roll = random_()
             if i == size - 1 and size > 3 and roll < 0.25:
                 page, status = "Logout", 307
             elif user.changes and roll < 0.05:
                 page = "Submit Upgrade" if user.level == "free" else "Submit Downgrade"
                 status = 307
             elif roll < 0.15:
-                page = rng.choices([s for s, _ in SIDE_PAGES], [w for _, w in SIDE_PAGES])[0]
+                page = SIDE_PAGES[_pick(SIDE_CUM, rng)][0]
                 method = "PUT" if page == "Save Settings" else "GET"
                 status = 404 if page == "Error" else (307 if page == "Save Settings" else 200)
             elif roll < 0.16:
@@ -472,40 +491,47 @@ def _session(p, rng, session_id, user, ts, size, played, cum_in, cum_out, stats)
                 method = "GET"
             artist = song = length = None
             if page == "NextSong":
-                in_catalog = cum_in and cum_in[-1] > 0 and (not cum_out or cum_out[-1] == 0 or
-                                                             rng.random() < p.catalog_share)
+                in_catalog = bool(cum_in) and cum_in[-1] > 0 and (not cum_out or cum_out[-1] == 0 or
+                                                                   random_() < p.catalog_share)
                 cum = cum_in if in_catalog else cum_out
-                index = bisect.bisect_left(cum, rng.random() * cum[-1])
-                misencoded = rng.random() < p.misencoded_share
+                index = min(bisect.bisect_left(cum, random_() * cum[-1]), len(played) - 1)
+                misencoded = random_() < p.misencoded_share
                 accented = p_accented[in_catalog]
                 if misencoded and accented:  # only non-ASCII text can be mis-encoded
-                    index = accented[int(rng.random() * len(accented))]
-                song, artist, length, _ = played[min(index, len(played) - 1)]
+                    index = accented[int(random_() * len(accented))]
+                song, artist, length, _ = played[index]
                 if in_catalog:
-                    stats["catalog_plays"] += 1
-                    if rng.random() < p.duration_mismatch_share:
+                    catalog_plays += 1
+                    if random_() < p.duration_mismatch_share:
                         length = round(length + rng.choice([-1, 1]) * rng.uniform(0.5, 8), 5)
                         stats["duration_mismatches"] += 1
                 if misencoded and accented:
                     artist, song = misencode(artist), misencode(song)
                     stats["misencoded_plays"] += 1
-                stats["nextsong_events"] += 1
-                if (song.strip(), artist.strip()) in stats["catalog_keys"]:
-                    stats["resolvable_plays"] += 1  # what the songplays match will find
+                    if (song.strip(), artist.strip()) in stats["catalog_keys"]:
+                        resolved += 1
+                elif resolvable[index]:
+                    resolved += 1  # what the songplays match will find
+                plays += 1
             event = {"artist": artist, "auth": "Logged In", "firstName": user.first, "gender": user.gender,
                      "itemInSession": item, "lastName": user.last, "length": length, "level": user.level,
                      "location": user.location, "method": method, "page": page,
                      "registration": user.registration, "sessionId": session_id, "song": song, "status": status,
                      "ts": ts, "userAgent": user.agent, "userId": user.user_id}
-            stats["identified_users"].add(user.user_id)
             if page in ("Submit Upgrade", "Submit Downgrade"):
                 user.level = "paid" if page == "Submit Upgrade" else "free"
                 user.changes -= 1
-            ts += int(length * 1000) if length else rng.randint(1000, 30000)
-        stats["events"] += 1
-        stats["pages"][event["page"]] = stats["pages"].get(event["page"], 0) + 1
+            ts += int(length * 1000) if length else 1000 + int(random_() * 29001)
+        pages.append(event["page"])
         out.append((event["ts"], session_id * 100000 + item, _log_line(event)))
         item += 1
+    stats["events"] += size
+    stats["pages"].update(pages)
+    stats["nextsong_events"] += plays
+    stats["catalog_plays"] += catalog_plays
+    stats["resolvable_plays"] += resolved
+    if logged_out < size:
+        stats["identified_users"].add(user.user_id)
     return out
 
 
