@@ -290,17 +290,27 @@ def _local_prefix_files(prefix: str) -> Iterator[str]:
     yield from walk(base.rstrip("/") or "/")
 
 
-def _lines(blocks: Iterable[bytes]) -> Iterator[bytes]:
-    """Split a stream of blocks into lines (without their \\n), whatever the block boundaries."""
-    rest = b""
-    for block in blocks:
-        if rest:
-            block = rest + block
-        parts = block.split(b"\n")
-        rest = parts.pop()
-        yield from parts
-    if rest:
-        yield rest
+def _line_blocks(blocks: Iterable[bytes], size: int) -> Iterator[bytes]:
+    """Re-block a byte stream into blocks of about ``size`` bytes that end with a newline (the last
+    block may not), so that no record is ever split between two blocks. A record longer than
+    ``size`` makes its block longer; memory stays at about one block plus one record."""
+    pending: list[bytes] = []
+    pending_size = 0
+    for chunk in blocks:
+        pending.append(chunk)
+        pending_size += len(chunk)
+        if pending_size < size:
+            continue
+        data = b"".join(pending)
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            pending, pending_size = [data], len(data)
+            continue
+        yield data[:cut + 1]
+        rest = data[cut + 1:]
+        pending, pending_size = ([rest], len(rest)) if rest else ([], 0)
+    if pending_size:
+        yield b"".join(pending)
 
 
 # --------------------------------------------------------------------------------------------
@@ -705,6 +715,7 @@ def execute_copy(conn, text: str, storage: Storage, *, progress: bool = True, wh
         return ",".join(fields_out)
 
     def chunks() -> Iterator[bytes]:
+        """CSV for PostgreSQL: each block of a file in bulk when it is clean, else record by record."""
         from tqdm.auto import tqdm
 
         bar = tqdm(files, desc=f"COPY {cmd.table}", unit="file", disable=not progress, file=sys.stderr,
@@ -714,41 +725,38 @@ def execute_copy(conn, text: str, storage: Storage, *, progress: bool = True, wh
         for filename in bar:
             read = loaded = 0
             rejected_before = result.rows_rejected
-            blocks: Iterable[bytes] | None = None
-            if fast is not None and not filename.startswith("s3://"):
-                if FAST_MIN_BYTES <= os.path.getsize(_local_path(filename)) <= FAST_MAX_BYTES:
-                    data = b"".join(storage.open(filename))
-                    converted = fast.convert(data)
-                    if converted is not None:
-                        csv_bytes, rows = converted
-                        result.records_read += rows
-                        result.rows_loaded += rows
-                        result.per_file.append((filename, rows, rows, 0))
-                        if buffer:
-                            buffer.append("")
-                            yield "\n".join(buffer).encode()
-                            buffer, size = [], 0
-                        yield csv_bytes
+            line_no = 0  # lines of the file before the current block
+            for block in _line_blocks(storage.open(filename), BLOCK_BYTES):
+                converted = fast.convert(block) if fast is not None and len(block) >= FAST_MIN_BYTES else None
+                if converted is not None:
+                    csv_bytes, rows = converted
+                    read += rows
+                    loaded += rows
+                    if buffer:
+                        buffer.append("")
+                        yield "\n".join(buffer).encode()
+                        buffer, size = [], 0
+                    yield csv_bytes
+                    line_no += block.count(b"\n")
+                    continue
+                for line in block.split(b"\n"):  # something here needs a closer look: record by record
+                    line_no += 1
+                    if line.endswith(b"\r"):
+                        line = line[:-1]
+                    if not line.strip():
                         continue
-                    blocks = [data]  # something in it needs a closer look: record by record
-            line_no = 0
-            for line in _lines(blocks if blocks is not None else storage.open(filename)):
-                line_no += 1
-                if line.endswith(b"\r"):
-                    line = line[:-1]
-                if not line.strip():
-                    continue
-                read += 1
-                row = convert_line(filename, line_no, line)
-                if row is None:
-                    continue
-                loaded += 1
-                buffer.append(row)
-                size += len(row)
-                if size >= CHUNK_BYTES:
-                    buffer.append("")
-                    yield "\n".join(buffer).encode()
-                    buffer, size = [], 0
+                    read += 1
+                    row = convert_line(filename, line_no, line)
+                    if row is None:
+                        continue
+                    loaded += 1
+                    buffer.append(row)
+                    size += len(row)
+                    if size >= CHUNK_BYTES:
+                        buffer.append("")
+                        yield "\n".join(buffer).encode()
+                        buffer, size = [], 0
+                line_no -= 1  # the block ended with a newline: its last "line" was the empty remainder
             result.records_read += read
             result.rows_loaded += loaded
             result.per_file.append((filename, read, loaded, result.rows_rejected - rejected_before))
@@ -811,17 +819,17 @@ def ensure_load_errors_table(conn) -> None:
 # --------------------------------------------------------------------------------------------
 # The fast path: a whole clean file at once, with pyarrow
 # --------------------------------------------------------------------------------------------
-FAST_MIN_BYTES = 64 * 1024  # below this, per-file set-up costs more than it saves
-FAST_MAX_BYTES = 256 * 1024 * 1024  # above this, stream record by record to keep memory bounded
+FAST_MIN_BYTES = 64 * 1024  # below this, pyarrow's set-up costs more than it saves
+BLOCK_BYTES = 8 * 1024 * 1024  # files are read and converted in blocks of this size (whole records)
 
 
 class FastPath:
-    """Parses a whole file with pyarrow's JSON reader and checks every value in bulk.
+    """Parses a block of whole records with pyarrow's JSON reader and checks every value in bulk.
 
-    It only ever *accepts* a file: if anything in it is not plainly valid (a parse error, a type
+    It only ever *accepts* a block: if anything in it is not plainly valid (a parse error, a type
     pyarrow would coerce differently, an over-long string, a NUL, an out-of-range integer, a
     byte-order mark, an over-long record), :meth:`convert` returns None and the caller processes
-    the same bytes record by record, which rejects exactly the bad records. So both paths load
+    the same block record by record, which rejects exactly the bad records. So both paths load
     identical rows; the fast one just gets there without a Python loop per value.
     """
 

@@ -306,3 +306,16 @@ def test_a_bad_record_in_a_large_file_is_rejected_alone(conn, tmp_path):
     assert (result.records_read, result.rows_loaded, result.rows_rejected) == (3000, 2999, 1)
     assert errors[0][1] == 1235 and errors[0][2].strip() == "n"
     assert rows[0][4] == 0.0 and abs(rows[7][4] - 1.0) < 1e-12
+
+
+def test_line_numbers_stay_right_across_blocks(conn, tmp_path, monkeypatch):
+    """Large files are read in blocks of whole records; a reject deep in the file keeps its line."""
+    from sparkify import copy_emulator
+
+    monkeypatch.setattr(copy_emulator, "BLOCK_BYTES", 70 * 1024)
+    lines = [json.dumps({"name": f"r{i}", "n": i}).encode() for i in range(12000)]
+    lines[9876] = b'{"name": "bad", "n": 1.5}'
+    lines[100] = b""  # a blank line is no record but still a line
+    result, rows, errors = run_copy(conn, tmp_path, {"big.json": b"\n".join(lines)}, "FORMAT AS JSON 'auto' MAXERROR 1")
+    assert (result.records_read, result.rows_loaded, result.rows_rejected) == (11999, 11998, 1)
+    assert errors[0][1] == 9877
