@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 SERVER_USER = "sparkify-pg"  # system user that runs PostgreSQL when we are root
 PORT = 5432  # only names the socket file: nothing listens on TCP
 SUPERUSER = "postgres"
+CONNECT_ATTEMPTS = 3  # Redshift connections
+STATEMENT_TIMEOUT_MS = 60 * 60 * 1000  # Redshift: no statement runs longer than an hour
 SERVER_SETTINGS = {
     "listen_addresses": "''",
     "unix_socket_permissions": "0700",
@@ -365,14 +367,21 @@ def connect(config: Config, *, start: bool = True):
         return warehouse.connect()
     host = require(config, "CLUSTER", "DWH_ENDPOINT")
     password = require(config, "CLUSTER", "DWH_DB_PASSWORD")
-    try:
-        return psycopg2.connect(host=host, port=config.cluster.port, dbname=config.cluster.db,
-                                user=config.cluster.db_user, password=password.reveal(), connect_timeout=15,
-                                sslmode="require", application_name="sparkify",
-                                options="-c statement_timeout=3600000")
-    except psycopg2.OperationalError as err:
-        raise WarehouseError(f"cannot connect to Redshift at {host}:{config.cluster.port} as "
-                             f"{config.cluster.db_user}: {redact(str(err)).strip()}") from None
+    # Connecting is the one thing retried (a cluster that just became available may refuse for a
+    # moment); statements are not, since a retry after an unknown outcome could load twice.
+    for attempt in range(1, CONNECT_ATTEMPTS + 1):
+        try:
+            return psycopg2.connect(host=host, port=config.cluster.port, dbname=config.cluster.db,
+                                    user=config.cluster.db_user, password=password.reveal(), connect_timeout=15,
+                                    sslmode="require", application_name="sparkify",
+                                    options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}")
+        except psycopg2.OperationalError as err:
+            if attempt == CONNECT_ATTEMPTS or "password authentication failed" in str(err):
+                raise WarehouseError(f"cannot connect to Redshift at {host}:{config.cluster.port} as "
+                                     f"{config.cluster.db_user}: {redact(str(err)).strip()}") from None
+            log.warning("connection to %s failed (attempt %d of %d), retrying", host, attempt, CONNECT_ATTEMPTS)
+            time.sleep(2 * attempt)
+    raise AssertionError("unreachable")
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.1) -> bool:

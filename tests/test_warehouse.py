@@ -226,3 +226,22 @@ def test_binaries_out_of_the_server_users_reach_are_copied_not_opened_up(tmp_pat
         wh.stop()
         for path in (closed, shared, data):
             shutil.rmtree(path, ignore_errors=True)
+
+
+def test_redshift_connection_errors_are_clear_and_secret_free(tmp_path, monkeypatch):
+    """A refused connection to a cluster endpoint: retried, then one error naming host and user,
+    never the password (nothing listens on this loopback port)."""
+    import sparkify.warehouse as warehouse_module
+    from conftest import _free_port, write_config
+    from sparkify.config import load_config
+    from sparkify.warehouse import connect
+
+    monkeypatch.setattr(warehouse_module.time, "sleep", lambda s: None)
+    port = _free_port()
+    path = write_config(tmp_path / "dwh.cfg", {
+        "DWH": {"DWH_BACKEND": "redshift"},
+        "CLUSTER": {"DWH_ENDPOINT": "127.0.0.1", "DWH_PORT": port, "DWH_DB_PASSWORD": "NeverShowMe123"}})
+    with pytest.raises(WarehouseError) as err:
+        connect(load_config(path))
+    message = str(err.value)
+    assert f"127.0.0.1:{port} as sparkify" in message and "NeverShowMe123" not in message
