@@ -231,8 +231,9 @@ def test_binaries_out_of_the_server_users_reach_are_copied_not_opened_up(tmp_pat
 def test_redshift_connection_errors_are_clear_and_secret_free(tmp_path, monkeypatch):
     """A refused connection to a cluster endpoint: retried, then one error naming host and user,
     never the password (nothing listens on this loopback port)."""
-    import sparkify.warehouse as warehouse_module
     from conftest import _free_port, write_config
+
+    import sparkify.warehouse as warehouse_module
     from sparkify.config import load_config
     from sparkify.warehouse import connect
 
