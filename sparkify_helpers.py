@@ -81,12 +81,12 @@ def provision(create_cluster: bool = True, wait_minutes: int = 30) -> pd.DataFra
     Redshift: create (or find) the IAM role, the ingress rule and the cluster."""
     c = _cfg()
     if c.backend == "local":
-        from sparkify.generate import main_ensure
+        from sparkify.generate import ensure_sample_lake
         from sparkify.warehouse import local_warehouse
 
         rows = [("warehouse", str(local_warehouse(c).start()))]
         if c.uses_sample_data:
-            manifest = main_ensure(c.local.sample_dir, c.local.sample_preset, c.local.sample_seed)
+            manifest = ensure_sample_lake(c.local.sample_dir, c.local.sample_preset, c.local.sample_seed)
             rows.append(("sample data", f"{c.local.sample_preset} preset: {manifest['events']:,} events in "
                                         f"{manifest['log_files']} log files, {manifest['song_files']:,} song files, "
                                         f"in {c.local.sample_dir}"))

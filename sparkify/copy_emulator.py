@@ -810,12 +810,6 @@ def record_load_errors(conn, result: CopyResult) -> None:
             "err_code": e.err_code, "err_reason": e.err_reason} for e in result.errors])
 
 
-def ensure_load_errors_table(conn) -> None:
-    with conn.cursor() as cur:
-        cur.execute(to_postgres(sqlfiles.load("emulator/create_stl_load_errors").text))
-
-
-
 # --------------------------------------------------------------------------------------------
 # The fast path: a whole clean file at once, with pyarrow
 # --------------------------------------------------------------------------------------------

@@ -22,7 +22,6 @@ import datetime as dt
 import itertools
 import json
 import math
-import os
 import random
 import re
 import shutil
@@ -551,7 +550,7 @@ def scaled(preset: str, events: int, **overrides) -> Params:
                                played_songs=int(base.played_songs * grow), **overrides)
 
 
-def main_ensure(out: Path, preset: str, seed: int) -> dict:
+def ensure_sample_lake(out: Path, preset: str, seed: int) -> dict:
     """Generate the sample lake at ``out`` unless it is there already with the same parameters."""
     manifest_path = out / "generator_manifest.json"
     params = params_for(preset, seed=seed)
@@ -561,10 +560,3 @@ def main_ensure(out: Path, preset: str, seed: int) -> dict:
         if existing.get("params") == dataclasses.asdict(params):
             return existing
     return generate(str(out), params)
-
-
-def lake_size(out: str) -> int:
-    total = 0
-    for root, _, files in os.walk(out):
-        total += sum(os.path.getsize(os.path.join(root, f)) for f in files)
-    return total

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from . import copy_emulator, sqlfiles
-from .config import Config, redact
+from .config import Config
 from .dialect import to_postgres
 from .warehouse import connect
 
@@ -229,7 +229,3 @@ def _cached_text(name: str, local: bool) -> str:
         text = sqlfiles.load(name).text
         _TEXT_CACHE[key] = to_postgres(text, name) if local else text
     return _TEXT_CACHE[key]
-
-
-def describe_error(err: BaseException) -> str:
-    return redact(str(err))

@@ -3,6 +3,7 @@ configuration files, and a moto server for the AWS control plane."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -44,12 +45,21 @@ def _public_tmpdir(prefix: str) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def scratch_warehouse_dir(prefix: str):
+    """A data directory for a warehouse of the test's own, stopped and deleted afterwards."""
+    path = _public_tmpdir(prefix)
+    try:
+        yield path
+    finally:
+        LocalWarehouse(path).stop()
+        shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def warehouse_dir():
-    path = _public_tmpdir("sparkify-test-wh-")
-    yield path
-    LocalWarehouse(path).stop()
-    shutil.rmtree(path, ignore_errors=True)
+    with scratch_warehouse_dir("sparkify-test-wh-") as path:
+        yield path
 
 
 @pytest.fixture(scope="session")

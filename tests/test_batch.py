@@ -11,7 +11,7 @@ import subprocess
 
 import pandas as pd
 import pytest
-from conftest import _public_tmpdir, lake_sections, write_config
+from conftest import lake_sections, scratch_warehouse_dir, write_config
 
 from sparkify.batch import run
 from sparkify.cli import main
@@ -30,10 +30,8 @@ ANALYSES = {"most_played_song": {}, "most_used_hours_last_7_days": {}, "web_brow
 
 @pytest.fixture(scope="module")
 def batch_warehouse():
-    path = _public_tmpdir("sparkify-test-batch-")
-    yield path
-    LocalWarehouse(path).stop()
-    shutil.rmtree(path, ignore_errors=True)
+    with scratch_warehouse_dir("sparkify-test-batch-") as path:
+        yield path
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import ROOT, _public_tmpdir
+from conftest import ROOT, _public_tmpdir, scratch_warehouse_dir
 
 from sparkify.warehouse import SERVER_USER, LocalWarehouse, WarehouseError, _bin_dir, wait_until
 
@@ -26,11 +26,8 @@ IS_ROOT = os.geteuid() == 0
 
 @pytest.fixture
 def fresh():
-    path = _public_tmpdir("sparkify-test-fresh-")
-    wh = LocalWarehouse(path)
-    yield wh
-    wh.stop()
-    shutil.rmtree(path, ignore_errors=True)
+    with scratch_warehouse_dir("sparkify-test-fresh-") as path:
+        yield LocalWarehouse(path)
 
 
 def _query(wh: LocalWarehouse, sql: str):
