@@ -47,6 +47,7 @@ def settings(config_path: str = "", backend: str = "") -> Config:
     install_log_redaction()
     os.environ.setdefault("PLOOMBER_STATS_ENABLED", "false")
     pd.set_option("display.max_columns", 30)
+    pd.set_option("display.max_colwidth", 200)
     _config = load_config(config_path or None, backend=backend or None)
     if _session is not None:
         _session.close()
@@ -72,7 +73,7 @@ def describe() -> pd.DataFrame:
             ("LOG_JSONPATH", c.s3.log_jsonpath), ("SONG_DATA", c.s3.song_data)]
     rows.append(("warehouse", str(c.local.data_dir) if c.backend == "local" else
                  f"{c.cluster.endpoint or '(not provisioned)'}:{c.cluster.port}/{c.cluster.db}"))
-    return pd.DataFrame(rows, columns=["setting", "value"])
+    return pd.DataFrame(rows, columns=["setting", "value"]).set_index("setting")
 
 
 # -- 00 provision ----------------------------------------------------------------------------------
@@ -90,7 +91,7 @@ def provision(create_cluster: bool = True, wait_minutes: int = 30) -> pd.DataFra
             rows.append(("sample data", f"{c.local.sample_preset} preset: {manifest['events']:,} events in "
                                         f"{manifest['log_files']} log files, {manifest['song_files']:,} song files, "
                                         f"in {c.local.sample_dir}"))
-        return pd.DataFrame(rows, columns=["what", "state"])
+        return pd.DataFrame(rows, columns=["what", "state"]).set_index("what")
     from sparkify import aws
 
     result = aws.provision(c, create_cluster=create_cluster, wait_minutes=wait_minutes)
@@ -108,7 +109,8 @@ def warehouse_status() -> pd.DataFrame:
     if c.backend == "local":
         from sparkify.warehouse import local_warehouse
 
-        return pd.DataFrame([("local warehouse", str(local_warehouse(c).status()))], columns=["what", "state"])
+        return pd.DataFrame([("local warehouse", str(local_warehouse(c).status()))],
+                            columns=["what", "state"]).set_index("what")
     from sparkify import aws
 
     return aws.status(c)
@@ -122,11 +124,12 @@ def create_tables() -> pd.DataFrame:
 
 # -- 02 stage ----------------------------------------------------------------------------------------
 def _stage(table: str, max_errors: int) -> pd.DataFrame:
-    report = _db().stage(table, max_errors=max_errors)
+    # a progress bar for people; a batch run's report shows the counts instead
+    report = _db().stage(table, max_errors=max_errors, progress=_run_dir() is None)
     summary = pd.DataFrame([{
         "table": report.table, "source": report.source, "files": report.files,
         "records read": report.records_read, "rows loaded": report.rows_loaded,
-        "rows rejected": report.rows_rejected, "seconds": report.seconds}])
+        "rows rejected": report.rows_rejected, "seconds": report.seconds}]).set_index("table")
     rejected = _read_record("rejected") or {}
     rejected[table] = report.rows_rejected
     record("rejected", rejected)
@@ -158,16 +161,16 @@ def transform_star_schema() -> pd.DataFrame:
         raise
     record("checks", dict(zip(results["check"], results["status"], strict=True)))
     _record_counts()
-    return results
+    return results.set_index("check")
 
 
 def run_checks() -> pd.DataFrame:
     """Run the data-quality checks without failing (to look at the results)."""
-    return _db().run_checks(raise_on_failure=False)
+    return _db().run_checks(raise_on_failure=False).set_index("check")
 
 
 def table_counts() -> pd.DataFrame:
-    return _db().table_counts()
+    return _db().table_counts().set_index("table_name")
 
 
 def _record_counts() -> None:
@@ -201,10 +204,10 @@ def teardown(stop_local_warehouse: bool = True, delete_cluster: bool = True,
 
         warehouse = local_warehouse(c)
         if not stop_local_warehouse:
-            return pd.DataFrame([("local warehouse", "left running")], columns=["what", "state"])
+            return pd.DataFrame([("local warehouse", "left running")], columns=["what", "state"]).set_index("what")
         stopped = warehouse.stop()
         return pd.DataFrame([("local warehouse", "stopped" if stopped else "was not running")],
-                            columns=["what", "state"])
+                            columns=["what", "state"]).set_index("what")
     from sparkify import aws
 
     return aws.teardown(c, delete_cluster=delete_cluster, final_snapshot=final_snapshot)

@@ -197,7 +197,8 @@ class Session:
         for check in sqlfiles.folder("checks"):
             found = self.query(check.name)
             rows.append({"check": check.stem, "status": "pass" if found.empty else "fail",
-                         "failing_rows": len(found), "what": check.purpose})
+                         "failing_rows": len(found),
+                         "what": check.purpose.removeprefix("Check: ")})
             if not found.empty:
                 samples[check.stem] = found.head(5)
         results = pd.DataFrame(rows)
