@@ -12,7 +12,7 @@ WITH ranked AS (
         e.level,
         ROW_NUMBER() OVER (
             PARTITION BY e.user_id
-            ORDER BY e.ts DESC, e.session_id DESC, e.item_in_session DESC
+            ORDER BY e.ts DESC NULLS LAST, e.session_id DESC, e.item_in_session DESC
         ) AS recency
     FROM staging_events AS e
     WHERE e.user_id IS NOT NULL AND TRIM(e.user_id) <> ''
