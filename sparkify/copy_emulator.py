@@ -516,25 +516,26 @@ class _StreamReader(io.RawIOBase):
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
         self._chunks = chunks
-        self._buffer = b""
+        self._view = memoryview(b"")
+        self._pos = 0
         self.error: BaseException | None = None  # what stopped the stream (psycopg2 only reports "read failed")
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self._buffer) < size:
+        """Up to ``size`` bytes of the current chunk (b"" at the end): no chunk is copied whole."""
+        while self._pos >= len(self._view):
             try:
-                self._buffer += next(self._chunks)
+                self._view, self._pos = memoryview(next(self._chunks)), 0
             except StopIteration:
-                break
+                return b""
             except BaseException as err:
                 self.error = err
                 raise
-        if size < 0:
-            data, self._buffer = self._buffer, b""
-        else:
-            data, self._buffer = self._buffer[:size], self._buffer[size:]
+        end = len(self._view) if size < 0 else min(len(self._view), self._pos + size)
+        data = self._view[self._pos:end].tobytes()
+        self._pos = end
         return data
 
 

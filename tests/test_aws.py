@@ -139,19 +139,19 @@ def strict_moto():
 
 def test_invalid_credentials_are_a_clear_error_without_the_key(tmp_path, strict_moto):
     path = write_config(tmp_path / "dwh.cfg", {
-        "AWS": {"KEY": "AKIAWRONGWRONGWRONG1", "SECRET": "WrongSecretWrongSecret", "ENDPOINT_URL": strict_moto},
+        "AWS": {"KEY": "FAKEKEYWRONGWRONGWRONG1", "SECRET": "WrongSecretWrongSecret", "ENDPOINT_URL": strict_moto},
         "DWH": {"DWH_BACKEND": "redshift", "DWH_ALLOWED_CIDR": "1.2.3.4/32"}})
     with pytest.raises(aws.AwsError) as err:
         aws.provision(load_config(path))
     assert "AWS rejected the credentials" in str(err.value)
-    assert "AKIAWRONGWRONGWRONG1" not in str(err.value) and "WrongSecretWrongSecret" not in str(err.value)
+    assert "FAKEKEYWRONGWRONGWRONG1" not in str(err.value) and "WrongSecretWrongSecret" not in str(err.value)
 
 
 def test_notebooks_provision_and_tear_down_without_leaking_secrets(tmp_path, aws_env):
     """Notebooks 00 and 05 on the redshift backend, through papermill, against the moto server."""
     from sparkify.batch import run
 
-    fake_key, fake_secret = "AKIAFAKEKEYFORMOTO12", "FakeSecretForMotoServer123456"
+    fake_key, fake_secret = "FAKEKEYFORMOTOSERVER12", "FakeSecretForMotoServer123456"
     path = write_config(tmp_path / "dwh.cfg", {
         "AWS": {"KEY": fake_key, "SECRET": fake_secret, "ENDPOINT_URL": aws_env},
         "DWH": {"DWH_BACKEND": "redshift", "DWH_ALLOWED_CIDR": "203.0.113.7/32", "DWH_DB_PASSWORD": PASSWORD,

@@ -19,7 +19,7 @@ from sparkify.config import load_config
 from sparkify.pipeline import Session
 from sparkify.warehouse import LocalWarehouse
 
-FAKE = {"KEY": "AKIAFAKESPARKIFY1234", "SECRET": "FakeSecretValueForTests0123456789",
+FAKE = {"KEY": "FAKEKEYSPARKIFYTEST1234", "SECRET": "FakeSecretValueForTests0123456789",
         "PASSWORD": "FakePassw0rdForTests"}
 NOTEBOOKS = ["00_provision_warehouse", "01_create_tables", "02_stage_source_data", "03_transform_star_schema",
              "04_analyze_song_plays", "05_teardown_warehouse"]

@@ -101,7 +101,7 @@ def test_backend_option_wins(tmp_path):
     assert load_config(path, backend="redshift").backend == "redshift"
 
 
-SECRET_VALUES = {"KEY": "AKIAFAKEFAKEFAKE1234", "SECRET": "wJalrXUtnFEMIfakeSECRETxx"}
+SECRET_VALUES = {"KEY": "FAKEKEYFAKEFAKEFAKE1234", "SECRET": "wJalrXUtnFEMIfakeSECRETxx"}
 
 
 def test_secrets_never_print(tmp_path, caplog):
