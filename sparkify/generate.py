@@ -19,6 +19,7 @@ import bisect
 import collections
 import dataclasses
 import datetime as dt
+import heapq
 import itertools
 import json
 import math
@@ -440,14 +441,19 @@ def _day_events(p: Params, rng: random.Random, date: dt.datetime, n_events: int,
     day_start = int(date.timestamp() * 1000)
     starts = sorted(day_start + int((_pick(HOUR_CUM, rng) + rng.random()) * 3_600_000) for _ in sessions)
     user_cum = _cumulative([1.0 / (i + 1) ** 0.6 for i in range(len(users))])  # a few heavy listeners
-    events: list[tuple[int, int, bytes]] = []  # (ts, order, line): encoded at once to keep a day small
+    # Sessions are made in order of their start; an event is written once no session still to come can
+    # precede it (every later session starts at or after this one), so only the events of sessions that
+    # overlap in time are held, whatever the size of the day.
+    pending: list[tuple[int, int, bytes]] = []  # a heap of (ts, order, encoded line)
     for size, start in zip(sessions, starts, strict=True):
+        while pending and pending[0][0] < start:
+            yield heapq.heappop(pending)[2]
         session_counter[0] += 1
         user = users[_pick(user_cum, rng)]
-        events.extend(_session(p, rng, session_counter[0], user, start, size, played, cum_in, cum_out, stats))
-    events.sort(key=lambda e: (e[0], e[1]))
-    for _, _, line in events:
-        yield line
+        for event in _session(p, rng, session_counter[0], user, start, size, played, cum_in, cum_out, stats):
+            heapq.heappush(pending, event)
+    while pending:
+        yield heapq.heappop(pending)[2]
 
 
 def _session(p, rng, session_id, user, ts, size, played, cum_in, cum_out, stats):
