@@ -619,18 +619,19 @@ def execute_copy(conn, text: str, storage: Storage, *, progress: bool = True, wh
     lengths = ["" if by_name[n][1] is None else str(by_name[n][1]) for n in names]
 
     mode = cmd.json.lower()
+    paths: list[tuple[object, ...]] = []
+    keys: list[str] | None = None  # JSONPaths that each name one top-level key
     if mode not in ("auto", "auto ignorecase"):
         paths = load_jsonpaths(storage, cmd.json, len(names))
-        simple = all(len(p) == 1 and isinstance(p[0], str) for p in paths)
-        keys = [p[0] for p in paths] if simple else None
+        if all(len(p) == 1 and isinstance(p[0], str) for p in paths):
+            keys = [p[0] for p in paths]
 
     files = storage.list(cmd.source)
     if not files:
         raise CopyError(f"{where}: the source prefix {cmd.source} matches no files "
                         f"(Redshift: 'The specified S3 prefix does not exist')")
     result = CopyResult(table=cmd.table, source=cmd.source, files=len(files))
-    fast = FastPath.build(cmd, mode, names, [by_name[n] for n in names], keys if mode not in ("auto", "auto ignorecase")
-                          else None)
+    fast = FastPath.build(cmd, mode, names, [by_name[n] for n in names], keys)
     replace = _inv_char_handler(cmd.accept_inv_chars) if cmd.accept_inv_chars else None
     ignorecase = mode == "auto ignorecase"
 
