@@ -29,7 +29,7 @@ from sparkify import charts
 from sparkify.config import Config, install_log_redaction, load_config
 from sparkify.pipeline import CheckFailed, Session
 
-__all__ = ["settings", "provision", "check_connection", "warehouse_status", "create_tables", "stage_events",
+__all__ = ["settings", "describe", "provision", "check_connection", "warehouse_status", "create_tables", "stage_events",
            "stage_songs",
            "transform_star_schema", "run_checks", "table_counts", "analysis", "charts", "record", "teardown",
            "sql_engine", "CheckFailed"]

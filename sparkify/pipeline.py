@@ -9,6 +9,7 @@ A step that fails rolls back, leaving the warehouse as it was.
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from dataclasses import dataclass, field
 
@@ -91,10 +92,6 @@ class Session:
     def _end_statement(self) -> None:
         if not self._in_transaction:
             self.conn.commit()
-
-    def _text(self, name: str) -> str:
-        text = sqlfiles.load(name).text
-        return to_postgres(text, name) if self.local else text
 
     def execute(self, name: str, params: dict | None = None) -> int:
         """Run one statement file; returns the number of rows it affected."""
@@ -221,12 +218,8 @@ class Session:
         return self.query(f"analysis/{name}", params)
 
 
-_TEXT_CACHE: dict[tuple[str, bool], str] = {}
-
-
+@functools.cache
 def _cached_text(name: str, local: bool) -> str:
-    key = (name, local)
-    if key not in _TEXT_CACHE:
-        text = sqlfiles.load(name).text
-        _TEXT_CACHE[key] = to_postgres(text, name) if local else text
-    return _TEXT_CACHE[key]
+    """A statement as the backend runs it: as written on Redshift, translated once for the local one."""
+    text = sqlfiles.load(name).text
+    return to_postgres(text, name) if local else text
