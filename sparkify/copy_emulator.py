@@ -51,6 +51,7 @@ _INT_TEXT = re.compile(r"^\s*[+-]?\d+\s*$")
 _FLOAT_TEXT = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 _BOM = b"\xef\xbb\xbf"
 _EPOCH = dt.datetime(1970, 1, 1)
+_UNPARSED = object()  # a record line that did not decode as JSON on its own
 
 
 class CopyError(RuntimeError):
@@ -288,6 +289,31 @@ def _local_prefix_files(prefix: str) -> Iterator[str]:
                     yield entry.path
 
     yield from walk(base.rstrip("/") or "/")
+
+
+def _object_spanning_lines(line: bytes, lines: list[bytes], start: int) -> tuple[bytes, int] | None:
+    """If ``line`` opens a JSON object that the following lines complete (pretty-printed JSON, which
+    Redshift accepts), the whole record and how many more lines it took; else None.
+
+    Only lines that cannot start a record of their own are joined (a line opening with ``{`` at
+    column 0 does), so a truncated record never swallows the next one, and the work stays linear."""
+    if not line.lstrip().startswith(b"{"):
+        return None
+    parts = [line]
+    size = len(line)
+    for offset, following in enumerate(lines[start:], start=1):
+        if following.startswith(b"{") or size > MAX_JSON_RECORD:
+            return None
+        parts.append(following)
+        size += len(following) + 1
+        if following.rstrip().endswith(b"}"):
+            candidate = b"\n".join(parts)
+            try:
+                orjson.loads(candidate)
+                return candidate, offset
+            except orjson.JSONDecodeError:
+                continue
+    return None
 
 
 def _line_blocks(blocks: Iterable[bytes], size: int) -> Iterator[bytes]:
@@ -673,7 +699,9 @@ def execute_copy(conn, text: str, storage: Storage, *, progress: bool = True, wh
                 f"{', column ' + first.colname if first.colname else ''}: {first.err_reason}. "
                 f"The table is unchanged; see stl_load_errors.", result)
 
-    def convert_line(filename: str, line_no: int, line: bytes) -> str | None:
+    def convert_line(filename: str, line_no: int, line: bytes, parsed: object = None) -> str | None:
+        """One record as a CSV line, or None after recording why it was rejected. ``parsed`` is the
+        record already decoded by the caller (_UNPARSED when that failed)."""
         if len(line) > MAX_JSON_RECORD:
             reject(filename, line_no, line[:RAW_LIMIT], 1225,
                    f"JSON record of {len(line)} bytes exceeds the 4 MB limit", None)
@@ -682,7 +710,10 @@ def execute_copy(conn, text: str, storage: Storage, *, progress: bool = True, wh
             reject(filename, line_no, line, 1222, "Invalid JSON: byte-order mark (U+FEFF) before the object", None)
             return None
         try:
-            obj = orjson.loads(line)
+            if parsed is _UNPARSED or parsed is None:
+                obj = orjson.loads(line)
+            else:
+                obj = parsed
         except orjson.JSONDecodeError as err:
             try:
                 decoded = line.decode("utf-8")
@@ -704,7 +735,8 @@ def execute_copy(conn, text: str, storage: Storage, *, progress: bool = True, wh
                 reject(filename, line_no, decoded, 1222, f"Invalid JSON: {reason}", None)
                 return None
         if not isinstance(obj, dict):
-            kind = type(obj).__name__.replace("list", "an array").replace("dict", "an object")
+            kind = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean",
+                    type(None): "null"}.get(type(obj), type(obj).__name__)
             reject(filename, line_no, line, 1222, f"Invalid JSON: expected an object, found {kind}", None)
             return None
         fields_out = []
@@ -741,14 +773,29 @@ def execute_copy(conn, text: str, storage: Storage, *, progress: bool = True, wh
                     yield csv_bytes
                     line_no += block.count(b"\n")
                     continue
-                for line in block.split(b"\n"):  # something here needs a closer look: record by record
+                lines = block.split(b"\n")  # something here needs a closer look: record by record
+                index = 0
+                while index < len(lines):
+                    line = lines[index]
+                    index += 1
                     line_no += 1
                     if line.endswith(b"\r"):
                         line = line[:-1]
                     if not line.strip():
                         continue
                     read += 1
-                    row = convert_line(filename, line_no, line)
+                    first_line = line_no
+                    try:
+                        parsed = orjson.loads(line)
+                    except orjson.JSONDecodeError:
+                        parsed = _UNPARSED
+                        spanned = _object_spanning_lines(line, lines, index)
+                        if spanned is not None:  # a pretty-printed object: one record over several lines
+                            line, used = spanned
+                            index += used
+                            line_no += used
+                            parsed = orjson.loads(line)
+                    row = convert_line(filename, first_line, line, parsed)
                     if row is None:
                         continue
                     loaded += 1

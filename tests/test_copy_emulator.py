@@ -319,3 +319,18 @@ def test_line_numbers_stay_right_across_blocks(conn, tmp_path, monkeypatch):
     result, rows, errors = run_copy(conn, tmp_path, {"big.json": b"\n".join(lines)}, "FORMAT AS JSON 'auto' MAXERROR 1")
     assert (result.records_read, result.rows_loaded, result.rows_rejected) == (11999, 11998, 1)
     assert errors[0][1] == 9877
+
+
+def test_pretty_printed_objects_span_lines_as_in_redshift(conn, tmp_path):
+    pretty = json.dumps({"name": "pretty", "n": 7, "x": 1.5}, indent=4).encode()
+    data = GOOD + b"\n" + pretty + b"\n" + b'{"name": "cut", "n": 2\n' + b'{"name": "after", "n": 9}'
+    result, rows, errors = run_copy(conn, tmp_path, {"a.json": data}, "FORMAT AS JSON 'auto' MAXERROR 1")
+    assert (result.records_read, result.rows_loaded, result.rows_rejected) == (4, 3, 1)
+    assert [r[0] for r in rows] == ["ok", "pretty", "after"]
+    assert errors[0][1] == 2 + pretty.count(b"\n") + 1  # the truncated record's own line, after the 5-line object
+
+
+@pytest.mark.parametrize(("line", "found"), [(b"null", "null"), (b"42", "a number"), (b"true", "a boolean")])
+def test_a_json_scalar_is_no_record(conn, tmp_path, line, found):
+    _, _, reason, _ = one_bad(conn, tmp_path, line)
+    assert f"expected an object, found {found}" in reason
