@@ -12,9 +12,9 @@ It executes the statement text itself (parsed by sqlglot), with Redshift's seman
 * every rejected record goes to ``stl_load_errors`` (file, line, column, raw value, reason); more
   than MAXERROR rejects fail the COPY with a message naming the first bad file and line, and the
   caller's transaction is rolled back, leaving the target table unchanged;
-* records read = rows loaded + rows rejected, per file and in total. A record is a non-blank line;
-  blank lines separate records and are not records (as in Redshift's JSON reader, where
-  whitespace between objects is ignored). A JSON object must fit on one line.
+* records read = rows loaded + rows rejected, per file and in total. A record is a non-blank line,
+  or the lines of one pretty-printed object; blank lines separate records and are not records (as
+  in Redshift's JSON reader, where whitespace between objects is ignored).
 
 Values are checked in Python as Redshift would check them (VARCHAR lengths in bytes, integer
 ranges, no fractional integers, NaN/Infinity rejected), then streamed to PostgreSQL with
