@@ -38,7 +38,7 @@ test: $(VENV)/.installed-dev ## run the whole test suite (starts its own Postgre
 	$(BIN)/python -m pytest
 
 lab: $(VENV)/.installed ## open JupyterLab on notebooks/ with the project's kernel
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root,) notebooks/
 
 lint: $(VENV)/.installed-dev ## ruff on Python, sqlfluff (redshift dialect) on sql/
 	$(BIN)/ruff check .
