@@ -1,5 +1,7 @@
--- The original brief's example 3, verbatim but for one name (the brief says useragent; the
--- schema's column is user_agent): users per "browser", taken as the word after the third '/'.
+-- The original brief's example 3, with one name changed (the brief says useragent; the schema's
+-- column is user_agent): users per "browser", taken as the word after the third '/'.
+-- The brief's text is not in this repository: this query follows DESIGN.md's description of it.
+-- When the brief's own text is at hand, it replaces the query below as written (with user_agent).
 -- That token is the product named after the version number that follows the 3rd '/', which is
 -- "Safari" for most Chrome user agents; see plays_by_browser_family.sql for a correct family.
 -- Columns: browser, users.
