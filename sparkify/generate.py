@@ -35,6 +35,8 @@ from pathlib import Path
 
 import orjson
 
+FORMAT_VERSION = 2  # bumped whenever the same parameters would write different files
+
 LOG_KEYS = ["artist", "auth", "firstName", "gender", "itemInSession", "lastName", "length", "level", "location",
             "method", "page", "registration", "sessionId", "song", "status", "ts", "userAgent", "userId"]
 
@@ -356,6 +358,7 @@ def generate(out: str, params: Params | None = None, *, endpoint_url: str = "", 
     writer.write("log_json_path.json", json.dumps(jsonpaths, indent=4).encode())
 
     manifest = {
+        "format_version": FORMAT_VERSION,
         "params": dataclasses.asdict(p),
         "song_files": len(songs),
         "artists": len({artists[s.artist_index].artist_id for s in songs}),
@@ -563,6 +566,6 @@ def ensure_sample_lake(out: Path, preset: str, seed: int) -> dict:
     if manifest_path.exists():
         with open(manifest_path) as handle:
             existing = json.load(handle)
-        if existing.get("params") == dataclasses.asdict(params):
-            return existing
+        if existing.get("params") == dataclasses.asdict(params) and existing.get("format_version") == FORMAT_VERSION:
+            return existing  # written by this version of the generator with these parameters
     return generate(str(out), params)
