@@ -239,3 +239,26 @@ def test_cli_generate(tmp_path, capsys):
                  "--artists", "20", "--days", "2"]) == 0
     assert "wrote" in capsys.readouterr().out
     assert len(list((tmp_path / "cli" / "log_data").rglob("*.json"))) == 2
+
+
+def test_the_sample_lake_is_reused_only_when_written_by_this_generator(tmp_path, monkeypatch):
+    from sparkify import generate as generator
+
+    calls = []
+    real = generator.generate
+
+    def counting(out, params=None, **kwargs):
+        calls.append(params)
+        return real(out, params, **kwargs)
+
+    monkeypatch.setattr(generator, "generate", counting)
+    small = {"events": 300, "songs": 20, "artists": 10, "played_songs": 15, "days": 2}
+    monkeypatch.setitem(generator.PRESETS, "demo", params_for("demo", **small))
+    generator.ensure_sample_lake(tmp_path, "demo", 3)
+    generator.ensure_sample_lake(tmp_path, "demo", 3)
+    assert len(calls) == 1  # same parameters, same generator: reused
+    generator.ensure_sample_lake(tmp_path, "demo", 4)
+    assert len(calls) == 2  # another seed: written again
+    monkeypatch.setattr(generator, "FORMAT_VERSION", generator.FORMAT_VERSION + 1)
+    generator.ensure_sample_lake(tmp_path, "demo", 4)
+    assert len(calls) == 3  # a newer generator: written again
