@@ -909,13 +909,16 @@ class FastPath:
                 return None
         return cls(cmd, keys, types)
 
-    def convert(self, data: bytes) -> tuple[bytes, int] | None:
+    def convert(self, data: bytes) -> tuple[object, int] | None:
+        """CSV of the block (a buffer) and its record count, or None when it needs a closer look."""
         import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc
         import pyarrow.csv as pacsv
 
         if data.startswith(_BOM) or len(data) > MAX_JSON_RECORD and self._longest_line(data, np) > MAX_JSON_RECORD:
+            return None
+        if b"\\u0000" in data:  # JSON can only carry a NUL as this escape; PostgreSQL text cannot hold one
             return None
         try:
             # one block for the whole file; one thread, so the other core is PostgreSQL's
@@ -933,19 +936,21 @@ class FastPath:
             elif dtype.startswith("timestamp"):
                 col = col.cast(pa.timestamp("ms"))
             elif dtype in ("character varying", "text"):
-                if pc.any(pc.match_substring(col, "\x00")).as_py():
-                    return None
                 if length is not None and col.null_count < len(col) and pc.max(pc.binary_length(col)).as_py() > length:
                     return None  # over-long: rejected or truncated record by record
+                to_null = None
                 if self.cmd.empty_as_null:
-                    col = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
-                if self.cmd.blanks_as_null:
-                    col = pc.if_else(pc.utf8_is_space(col), pa.scalar(None, pa.string()), col)
+                    to_null = pc.equal(col, "")
+                if self.cmd.blanks_as_null:  # utf8_is_space: non-empty and all white space
+                    blank = pc.utf8_is_space(col)
+                    to_null = blank if to_null is None else pc.or_(to_null, blank)
+                if to_null is not None:
+                    col = pc.if_else(to_null, pa.scalar(None, pa.string()), col)
             columns.append(col)
         out = pa.BufferOutputStream()
         pacsv.write_csv(pa.table(columns, names=[f"c{i}" for i in range(len(columns))]), out,
                         pacsv.WriteOptions(include_header=False, quoting_style="needed"))
-        return out.getvalue().to_pybytes(), table.num_rows
+        return out.getvalue(), table.num_rows  # a pyarrow Buffer: handed on without a copy
 
     @staticmethod
     def _longest_line(data: bytes, np) -> int:
