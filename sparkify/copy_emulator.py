@@ -247,9 +247,14 @@ class Storage:
     def open(self, uri: str) -> Iterator[bytes]:
         """The object's bytes, in blocks."""
         if uri.startswith("s3://"):
+            from botocore.exceptions import BotoCoreError, ClientError
+
             bucket, key = self.split(uri)
-            body = self.s3.get_object(Bucket=bucket, Key=key)["Body"]
-            yield from body.iter_chunks(CHUNK_BYTES)
+            try:
+                body = self.s3.get_object(Bucket=bucket, Key=key)["Body"]
+                yield from body.iter_chunks(CHUNK_BYTES)
+            except (ClientError, BotoCoreError) as err:
+                raise CopyError(f"cannot read {uri}: {err}") from None
             return
         with open(uri, "rb") as handle:
             while block := handle.read(CHUNK_BYTES):

@@ -334,3 +334,27 @@ def test_pretty_printed_objects_span_lines_as_in_redshift(conn, tmp_path):
 def test_a_json_scalar_is_no_record(conn, tmp_path, line, found):
     _, _, reason, _ = one_bad(conn, tmp_path, line)
     assert f"expected an object, found {found}" in reason
+
+
+def test_public_buckets_are_read_without_credentials(conn, tmp_path, aws_env, monkeypatch):
+    """No key in the configuration and none in the boto3 chain: requests go unsigned, as for the
+    public udacity-dend bucket."""
+    s3 = boto3.client("s3", endpoint_url=aws_env, region_name="us-west-2")
+    s3.create_bucket(Bucket="public-lake", CreateBucketConfiguration={"LocationConstraint": "us-west-2"},
+                     ACL="public-read")
+    s3.put_object(Bucket="public-lake", Key="song_data/A/A/A/x.json", Body=GOOD, ACL="public-read")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    storage = Storage(endpoint_url=aws_env)
+    from botocore import UNSIGNED
+
+    assert storage.s3.meta.config.signature_version is UNSIGNED
+    result = execute_copy(conn, "COPY t_copy FROM 's3://public-lake/song_data/A' FORMAT AS JSON 'auto'", storage,
+                          progress=False)
+    conn.commit()
+    assert (result.files, result.rows_loaded) == (1, 1)
+    with pytest.raises(CopyError, match=r"cannot read s3://public-lake/song_data/gone.json: .*NoSuchKey"):
+        list(storage.open("s3://public-lake/song_data/gone.json"))  # an object deleted after the listing
