@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 import time
 import warnings
@@ -186,24 +185,24 @@ def _wait(aws: Aws, waiter_name: str, minutes: int, what: str) -> None:
 
 def write_back(config: Config, updates: dict[tuple[str, str], str]) -> Path:
     """Set keys in the configuration file, keeping its comments and order (dwh.cfg if none was read)."""
-    from .config import default_config_path
+    from configupdater import ConfigUpdater
 
-    path = Path(config.source) if config.source != "(defaults)" else default_config_path()
-    lines = path.read_text().splitlines() if path.exists() else []
+    from .config import DEFAULTS, default_config_path
+
+    path = Path(config.source) if config.source != DEFAULTS else default_config_path()
+    updater = ConfigUpdater()
+    if path.exists():
+        updater.read(path, encoding="utf-8")
     for (section, key), value in updates.items():
-        header = re.compile(rf"^\s*\[{re.escape(section)}\]\s*$", re.IGNORECASE)
-        start = next((i for i, line in enumerate(lines) if header.match(line)), None)
-        if start is None:
-            lines += ["", f"[{section}]", f"{key} = {value}"]
-            continue
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")), len(lines))
-        keyline = re.compile(rf"^\s*{re.escape(key)}\s*[=:]", re.IGNORECASE)
-        found = next((i for i in range(start + 1, end) if keyline.match(lines[i])), None)
-        if found is None:
-            lines.insert(end, f"{key} = {value}")
-        else:
-            lines[found] = f"{key} = {value}"
-    path.write_text("\n".join(lines) + "\n")
+        # sections and keys are matched case-insensitively, as the configuration loader reads them
+        name = next((s for s in updater.sections() if s.upper() == section), None)
+        if name is None:
+            updater.add_section(section)
+            name = section
+        block = updater[name]
+        existing = next((k for k in block.options() if k.upper() == key), None)
+        block[existing or key] = value
+    path.write_text(str(updater), encoding="utf-8")
     return path
 
 

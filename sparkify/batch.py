@@ -2,25 +2,36 @@
 
 ``reports/<run-id>/`` receives the executed notebooks (the sources in ``notebooks/`` are never
 written), one HTML report per notebook (code hidden, charts inline, nothing loaded from the
-network), a CSV per analysis query, ``summary.json`` and ``run.log``. ``reports/index.html`` links
-every run, newest first, and ``reports/latest`` points at the newest.
+network), a CSV per analysis query, ``summary.json`` and ``run.log``. ``reports/index.html``
+(rendered from ``templates/index.html.j2``) links every run, newest first, and ``reports/latest``
+points at the newest successful run.
 
-Secrets never reach papermill: the notebooks read ``dwh.cfg`` themselves (the run only passes the
-config *path* and backend through the environment), and every executed notebook, HTML file, CSV,
-summary and log is scanned for the configured secret values before the run is reported done.
+Each notebook receives ``config_path``, ``backend`` and ``run_dir`` as papermill parameters, so an
+executed notebook records what it ran with and can be re-run from that record; the process
+environment is never changed. Secrets never reach papermill: the notebooks read the configuration
+file themselves, and every executed notebook, HTML file, CSV, summary and log is scanned for the
+configured secret values before the run is reported done.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 import logging
 import os
 import time
 from pathlib import Path
 
-from .config import PROJECT_ROOT, Config, RedactingFilter, _known_secrets, install_log_redaction, load_config, redact
+from .config import (
+    DEFAULTS,
+    PROJECT_ROOT,
+    Config,
+    RedactingFilter,
+    _known_secrets,
+    install_log_redaction,
+    load_config,
+    redact,
+)
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 REPORTS_DIR = PROJECT_ROOT / "reports"
@@ -93,16 +104,12 @@ def run(config_path: str | None = None, backend: str | None = None, *, run_id: s
     handler.addFilter(RedactingFilter())
     logging.getLogger().addHandler(handler)
 
-    env_backup = dict(os.environ)
-    os.environ["SPARKIFY_RUN_DIR"] = str(run_dir)
-    os.environ["PLOOMBER_STATS_ENABLED"] = "false"
-    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    if config_path:
-        os.environ["SPARKIFY_CONFIG"] = str(Path(config_path).resolve())
-    if backend:
-        os.environ["SPARKIFY_BACKEND"] = backend
+    # what every notebook runs with, recorded in its papermill metadata (never a secret)
+    run_params = {"config_path": str(Path(config.source).resolve()) if config.source != DEFAULTS else "",
+                  "backend": config.backend, "run_dir": str(run_dir), **notebook_params}
     seconds: dict[str, float] = {}
     failure: str | None = None
+    failed_notebook: str | None = None
     kernel = _kernel_name()
     selected = [nb for nb in notebooks(notebook_dir) if not only or nb.stem[:2] in only or nb.stem in only]
     try:
@@ -112,13 +119,13 @@ def run(config_path: str | None = None, backend: str | None = None, *, run_id: s
             started = time.perf_counter()
             try:
                 declared = {p for p in pm.inspect_notebook(str(source))}
-                params = {k: v for k, v in notebook_params.items() if k in declared}
+                params = {k: v for k, v in run_params.items() if k in declared}
                 pm.execute_notebook(str(source), str(target), parameters=params, kernel_name=kernel,
                                     cwd=str(notebook_dir), progress_bar=False, log_output=False,
                                     request_save_on_cell_execute=False)
             except Exception as err:  # PapermillExecutionError and kernel failures
                 seconds[source.stem] = round(time.perf_counter() - started, 2)
-                failure = _failure(err, source)
+                failure, failed_notebook = _failure(err, source), source.stem
                 log.error(failure)
                 break
             finally:
@@ -127,9 +134,7 @@ def run(config_path: str | None = None, backend: str | None = None, *, run_id: s
             seconds[source.stem] = round(time.perf_counter() - started, 2)
             log.info("%s done in %.1f s", source.name, seconds[source.stem])
     finally:
-        os.environ.clear()
-        os.environ.update(env_backup)
-        summary = write_summary(run_dir, config, seconds, failure)
+        summary = write_summary(run_dir, config, seconds, failure, failed_notebook)
         write_index(reports_dir)
         logging.getLogger().removeHandler(handler)
         handler.close()
@@ -142,7 +147,8 @@ def run(config_path: str | None = None, backend: str | None = None, *, run_id: s
     return run_dir
 
 
-def write_summary(run_dir: Path, config: Config, seconds: dict, failure: str | None) -> dict:
+def write_summary(run_dir: Path, config: Config, seconds: dict, failure: str | None,
+                  failed_notebook: str | None = None) -> dict:
     records = {}
     for path in sorted((run_dir / "records").glob("*.json")) if (run_dir / "records").exists() else []:
         records[path.stem] = json.loads(path.read_text())
@@ -150,6 +156,7 @@ def write_summary(run_dir: Path, config: Config, seconds: dict, failure: str | N
         "run_id": run_dir.name,
         "status": "failed" if failure else "ok",
         "error": failure,
+        "failed_notebook": failed_notebook,
         "backend": config.backend,
         "source": config.sources(),
         "tables": records.get("tables", {}),
@@ -164,29 +171,34 @@ def write_summary(run_dir: Path, config: Config, seconds: dict, failure: str | N
 
 
 def write_index(reports_dir: Path = REPORTS_DIR) -> Path:
-    """reports/index.html linking every run (newest first) and reports/latest -> the newest run."""
-    runs = sorted((p for p in reports_dir.iterdir() if p.is_dir() and (p / "summary.json").exists()
-                   and not p.is_symlink()), key=lambda p: p.name, reverse=True)
-    items = []
-    for run_dir in runs:
+    """reports/index.html linking every run (newest first) and every file it left, and
+    reports/latest -> the newest *successful* run (a failed run never replaces it)."""
+    import jinja2
+
+    runs = []
+    for run_dir in sorted((p for p in reports_dir.iterdir() if p.is_dir() and not p.is_symlink()
+                           and (p / "summary.json").exists()), key=lambda p: p.name, reverse=True):
         summary = json.loads((run_dir / "summary.json").read_text())
-        links = " · ".join(f'<a href="{html.escape(run_dir.name)}/{html.escape(p.name)}">{html.escape(p.stem)}</a>'
-                           for p in sorted(run_dir.glob("*.html")))
-        status = "ok" if summary.get("status") == "ok" else "FAILED"
-        plays = summary.get("tables", {}).get("songplays", "?")
-        items.append(f"<li><strong>{html.escape(run_dir.name)}</strong> [{status}] backend "
-                     f"{html.escape(str(summary.get('backend')))}, {plays} songplays<br>{links}</li>")
-    page = ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sparkify reports</title>"
-            "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}li{margin:.8em 0}</style></head>"
-            "<body><h1>Sparkify warehouse reports</h1><p>Newest run first.</p><ul>"
-            + "\n".join(items) + "</ul></body></html>")
+        finished = summary.get("finished_at")
+        runs.append({
+            "id": run_dir.name, "summary": summary, "ok": summary.get("status") == "ok",
+            "when": (dt.datetime.fromisoformat(finished).strftime("%Y-%m-%d %H:%M UTC") if finished else ""),
+            "error": (summary.get("error") or "").splitlines()[0] if summary.get("error") else "",
+            "songplays": summary.get("tables", {}).get("songplays"),
+            "reports": sorted(p.name for p in run_dir.glob("*.html")),
+            "data": sorted(p.name for p in run_dir.glob("*.csv")),
+            "files": [name for name in ("summary.json", "run.log") if (run_dir / name).exists()],
+        })
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True)
+    page = env.get_template("index.html.j2").render(runs=runs)
     index = reports_dir / "index.html"
     index.write_text(page, encoding="utf-8")
     latest = reports_dir / "latest"
+    newest_ok = next((r["id"] for r in runs if r["ok"]), None)
     if latest.is_symlink() or latest.exists():
         latest.unlink()
-    if runs:
-        latest.symlink_to(runs[0].name, target_is_directory=True)
+    if newest_ok:
+        latest.symlink_to(newest_ok, target_is_directory=True)
     return index
 
 

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from .backends import backend_for
 from .config import ConfigError, install_log_redaction, load_config, redact
 
 
@@ -13,10 +14,13 @@ def _generate(args) -> int:
     from . import generate
 
     config = load_config(args.config)
-    params = generate.params_for(args.preset, seed=args.seed, first_day=args.first_day, days=args.days,
-                                 events=args.events, users=args.users, songs=args.songs, artists=args.artists,
-                                 catalog_share=args.catalog_share, misencoded_share=args.misencoded_share)
-    out = args.out or str(config.local.sample_dir)
+    local = config.local  # [LOCAL] SAMPLE_DIR, SAMPLE_PRESET and SAMPLE_SEED; flags override them
+    seed = args.seed if args.seed is not None else local.sample_seed
+    params = generate.params_for(args.preset or local.sample_preset, seed=seed, first_day=args.first_day,
+                                 days=args.days, events=args.events, users=args.users, songs=args.songs,
+                                 artists=args.artists, catalog_share=args.catalog_share,
+                                 misencoded_share=args.misencoded_share)
+    out = args.out or str(local.sample_dir)
     manifest = generate.generate(out, params, endpoint_url=args.endpoint_url or config.aws.endpoint_url,
                                  region=config.s3.region)
     shown = {k: manifest[k] for k in ("events", "nextsong_events", "catalog_plays", "identified_users",
@@ -42,20 +46,11 @@ def _run(args) -> int:
 
 def _status(args) -> int:
     config = load_config(args.config, backend=args.backend)
-    print(f"backend: {config.backend} (configuration: {config.source})")
-    if config.backend == "local":
-        from .warehouse import local_warehouse
-
-        warehouse = local_warehouse(config)
-        print(warehouse.status())
-        if not warehouse.is_running():
-            return 0
-    else:
-        from . import aws
-
-        print(aws.status(config).to_string(index=False))
-        if not config.cluster.endpoint:
-            return 0
+    backend = backend_for(config)
+    print(f"backend: {backend.name} (configuration: {config.source})")
+    print(backend.status().to_string(index=False))
+    if not backend.is_reachable():
+        return 0
     from .pipeline import Session
 
     try:
@@ -67,10 +62,8 @@ def _status(args) -> int:
 
 
 def _stop(args) -> int:
-    config = load_config(args.config)
-    from .warehouse import local_warehouse
-
-    print("local warehouse stopped" if local_warehouse(config).stop() else "local warehouse was not running")
+    backend = backend_for(load_config(args.config, backend=args.backend))
+    print(f"{backend.name} warehouse: {backend.stop()}")
     return 0
 
 
@@ -81,8 +74,9 @@ def main(argv: list[str] | None = None) -> int:
 
     gen = sub.add_parser("generate", help="write a sample data lake shaped like s3://udacity-dend/")
     gen.add_argument("--out", help="directory or s3://bucket/prefix (default: [LOCAL] SAMPLE_DIR)")
-    gen.add_argument("--preset", default="demo", choices=["demo", "udacity"])
-    gen.add_argument("--seed", type=int, default=None)
+    gen.add_argument("--preset", default=None, choices=["demo", "udacity"],
+                     help="size and shape (default: [LOCAL] SAMPLE_PRESET, else demo)")
+    gen.add_argument("--seed", type=int, default=None, help="random seed (default: [LOCAL] SAMPLE_SEED, else 42)")
     gen.add_argument("--first-day", dest="first_day", default=None, help="first day of logs, e.g. 2018-11-01")
     gen.add_argument("--days", type=int, default=None)
     gen.add_argument("--events", type=int, default=None, help="log events in all (about 85%% NextSong)")
@@ -105,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     status.set_defaults(func=_status)
 
     stop = sub.add_parser("stop", help="stop the local warehouse")
+    stop.add_argument("--backend", choices=["local", "redshift"], default=None)
     stop.set_defaults(func=_stop)
 
     args = parser.parse_args(argv)

@@ -26,6 +26,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ("local", "redshift")
 SECRET_KEYS = {("AWS", "KEY"), ("AWS", "SECRET"), ("DWH", "DWH_DB_PASSWORD"), ("CLUSTER", "DWH_DB_PASSWORD")}
 REDACTED = "********"
+DEFAULTS = "built-in defaults"  # Config.source when no file was read
 
 # Redshift defaults: the public Udacity data lake.
 UDACITY_S3 = {
@@ -155,7 +156,7 @@ class LocalSettings:
 
 @dataclass(frozen=True)
 class Config:
-    source: str  # the file read, or "(defaults)"
+    source: str  # the file read, or DEFAULTS
     aws: AwsSettings
     dwh: DwhSettings
     cluster: ClusterSettings
@@ -295,20 +296,32 @@ def _convert(source: str, base: Path, section: str, key: str, raw: str):
     return value
 
 
+def _env(name: str) -> str:
+    """An environment variable's value; empty (or only blanks) counts as unset."""
+    return os.environ.get(name, "").strip()
+
+
 def default_config_path() -> Path:
-    env = os.environ.get("SPARKIFY_CONFIG")
+    env = _env("SPARKIFY_CONFIG")
     return Path(env).expanduser() if env else PROJECT_ROOT / "dwh.cfg"
 
 
 def load_config(path: str | Path | None = None, *, backend: str | None = None) -> Config:
     """Read the configuration (see module docstring); ``backend`` overrides everything else."""
-    explicit = path is not None or "SPARKIFY_CONFIG" in os.environ
+    if path is not None and not str(path).strip():
+        path = None
+    explicit = path is not None or bool(_env("SPARKIFY_CONFIG"))
     cfg_path = Path(path).expanduser() if path is not None else default_config_path()
     parser = configparser.ConfigParser(interpolation=None)
     parser.optionxform = str.upper  # keys are case-insensitive, as in the Udacity template
     if cfg_path.exists():
+        if not cfg_path.is_file():
+            raise ConfigError(f"{cfg_path}: not a file (a configuration file such as dwh.cfg is expected)")
         try:
-            parser.read(cfg_path, encoding="utf-8")
+            with open(cfg_path, encoding="utf-8") as handle:
+                parser.read_file(handle)
+        except OSError as err:
+            raise ConfigError(f"{cfg_path}: cannot be read ({err.strerror})") from None
         except configparser.Error as err:
             raise ConfigError(f"{cfg_path}: not a valid INI file: {redact(str(err))}") from None
         source = str(cfg_path)
@@ -318,7 +331,7 @@ def load_config(path: str | Path | None = None, *, backend: str | None = None) -
                           f"{'SPARKIFY_CONFIG' if path is None else 'the --config option'}); "
                           f"copy dwh.cfg.example to start one")
     else:
-        source, base = "(defaults)", PROJECT_ROOT
+        source, base = DEFAULTS, PROJECT_ROOT
 
     raw: dict[tuple[str, str], tuple[str, str]] = {}  # (section, key) -> (value, where)
     for section in parser.sections():
@@ -331,13 +344,13 @@ def load_config(path: str | Path | None = None, *, backend: str | None = None) -
                 raise ConfigError(f"{source}: [{section}] {key}: unknown setting; {hint}")
             raw[(sec, key)] = (value, source)
     for name, value in os.environ.items():
-        if name.startswith("SPARKIFY_") and "__" in name:
+        if name.startswith("SPARKIFY_") and "__" in name and value.strip():
             sec, _, key = name[len("SPARKIFY_"):].partition("__")
             if (sec, key) not in _SCHEMA:
                 raise ConfigError(f"environment variable {name}: unknown setting [{sec}] {key}")
             raw[(sec, key)] = (value, f"environment variable {name}")
-    if os.environ.get("SPARKIFY_BACKEND"):
-        raw[("DWH", "DWH_BACKEND")] = (os.environ["SPARKIFY_BACKEND"], "environment variable SPARKIFY_BACKEND")
+    if _env("SPARKIFY_BACKEND"):
+        raw[("DWH", "DWH_BACKEND")] = (_env("SPARKIFY_BACKEND"), "environment variable SPARKIFY_BACKEND")
     if backend:
         raw[("DWH", "DWH_BACKEND")] = (backend, "the --backend option")
 

@@ -1,29 +1,24 @@
 """The pipeline steps: create tables, stage, transform, check, analyse.
 
-Every step runs the statements of ``sql/`` through :class:`Session`, one transaction per step: on
-Redshift the text goes to the cluster as written; on the local backend each statement is
-translated by :mod:`sparkify.dialect` and each COPY is executed by :mod:`sparkify.copy_emulator`.
-A step that fails rolls back, leaving the warehouse as it was.
+Every step runs the statements of ``sql/`` through :class:`Session`, one transaction per step, and
+asks the configured backend (:mod:`sparkify.backends`) for everything that differs between engines:
+the text a file runs as, how a COPY is executed, where rejected records are read. A step that fails
+rolls back, leaving the warehouse as it was.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
-import time
-from dataclasses import dataclass, field
 
 import pandas as pd
 
-from . import copy_emulator, sqlfiles
-from .config import Config, require
-from .dialect import to_postgres
-from .warehouse import connect
+from . import sqlfiles
+from .backends import StageReport, backend_for
+from .config import Config
 
 STAGING_TABLES = ("staging_events", "staging_songs")
 STAR_TABLES = ("songplays", "users", "songs", "artists", "time")  # transform order: time reads songplays
 ALL_TABLES = STAGING_TABLES + STAR_TABLES
-LOCAL_IAM_ROLE = "arn:aws:iam::000000000000:role/sparkify-local"  # accepted and ignored by the emulator
 
 
 class CheckFailed(AssertionError):
@@ -34,28 +29,14 @@ class CheckFailed(AssertionError):
         self.results = results
 
 
-@dataclass
-class StageReport:
-    table: str
-    source: str
-    files: int
-    records_read: int
-    rows_loaded: int
-    rows_rejected: int
-    seconds: float
-    query_id: int
-    rejects: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-
 class Session:
     """One connection to the configured warehouse, running ``sql/`` files on either backend."""
 
     def __init__(self, config: Config, conn=None) -> None:
         self.config = config
-        self.conn = conn or connect(config)
-        self.local = config.backend == "local"
+        self.backend = backend_for(config)
+        self.conn = conn or self.backend.connect()
         self._in_transaction = False
-        self._storage: copy_emulator.Storage | None = None
 
     def close(self) -> None:
         self.conn.close()
@@ -65,14 +46,6 @@ class Session:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-    @property
-    def storage(self) -> copy_emulator.Storage:
-        if self._storage is None:
-            aws = self.config.aws
-            self._storage = copy_emulator.Storage(aws.endpoint_url, self.config.s3.region, aws.key.reveal(),
-                                                  aws.secret.reveal())
-        return self._storage
 
     @contextlib.contextmanager
     def transaction(self):
@@ -94,7 +67,7 @@ class Session:
         its own: committed when it succeeds, rolled back when it fails."""
         try:
             with self.conn.cursor() as cur:
-                cur.execute(_cached_text(name, self.local), params or {})
+                cur.execute(self.backend.statement(name), params or {})
                 result = (pd.DataFrame(cur.fetchall(), columns=[d[0] for d in cur.description]) if fetch
                           else cur.rowcount)
         except Exception:
@@ -120,48 +93,17 @@ class Session:
             for table in ALL_TABLES:
                 self.execute(f"ddl/drop_{table}")
                 self.execute(f"ddl/create_{table}")
-            if self.local:
-                self.execute("emulator/create_stl_load_errors")
+            for name in self.backend.support_tables:
+                self.execute(name)
         return self.table_counts()
-
-    def copy_params(self, max_errors: int) -> dict:
-        s3 = self.config.s3
-        role = self.config.dwh.iam_role_arn or (LOCAL_IAM_ROLE if self.local else "")
-        if not role:
-            require(self.config, "DWH", "DWH_IAM_ROLE_ARN")
-        return {"log_data": s3.log_data, "song_data": s3.song_data, "log_jsonpath": s3.log_jsonpath,
-                "region": s3.region, "iam_role": role, "max_errors": int(max_errors)}
 
     def stage(self, table: str, max_errors: int = 0, progress: bool = True) -> StageReport:
         """Re-create one staging table and COPY its data into it (one transaction)."""
         if table not in STAGING_TABLES:
             raise ValueError(f"{table!r} is not a staging table: choose one of {', '.join(STAGING_TABLES)}")
-        started = time.perf_counter()
-        params = self.copy_params(max_errors)
-        copy_name = f"copy/{table}"
-        if self.local:
-            text = sqlfiles.load(copy_name).render(params)
-            try:
-                with self.transaction():
-                    self.execute(f"ddl/drop_{table}")
-                    self.execute(f"ddl/create_{table}")
-                    self.execute("emulator/create_stl_load_errors")
-                    result = copy_emulator.execute_copy(self.conn, text, self.storage, progress=progress,
-                                                        where=str(sqlfiles.load(copy_name).path))
-            except copy_emulator.CopyError as err:
-                if err.result is not None:  # rejected records outlive the rolled-back load, as in Redshift
-                    with self.transaction():
-                        self.execute("emulator/create_stl_load_errors")
-                        copy_emulator.record_load_errors(self.conn, err.result)
-                raise
-            report = StageReport(table, result.source, result.files, result.records_read, result.rows_loaded,
-                                 result.rows_rejected, round(time.perf_counter() - started, 3), result.query_id)
-        else:
-            from .redshift import copy_on_redshift
-
-            report = copy_on_redshift(self, table, copy_name, params, started)
+        report = self.backend.copy(self, table, self.backend.copy_params(max_errors), progress=progress)
         if report.rows_rejected:
-            report.rejects = self.query("status/load_errors", {"query": report.query_id})
+            report.rejects = self.backend.load_errors(self, report.query_id)
         return report
 
     def transform(self) -> pd.DataFrame:
@@ -207,10 +149,3 @@ class Session:
 
     def analysis(self, name: str, **params) -> pd.DataFrame:
         return self.query(f"analysis/{name}", params)
-
-
-@functools.cache
-def _cached_text(name: str, local: bool) -> str:
-    """A statement as the backend runs it: as written on Redshift, translated once for the local one."""
-    text = sqlfiles.load(name).text
-    return to_postgres(text, name) if local else text

@@ -1,20 +1,22 @@
 """The SQL library: every statement lives in ``sql/`` as Redshift SQL, one statement per file.
 
 A file opens with a comment header (what it does, its columns, its parameters) followed by one
-statement. Parameters are written ``%(name)s`` and are filled in as safely quoted literals by
-:func:`render` (strings quoted by sqlglot for the Redshift dialect, numbers checked to be numbers);
-nothing is ever concatenated into SQL from Python strings.
+statement. Parameters are written ``%(name)s``: the pipeline binds them through psycopg2, and
+:func:`render` fills them in as literals quoted by psycopg2's own adapters (for the COPY emulator,
+which parses the statement text); nothing is ever concatenated into SQL from Python strings.
+
+Files are re-read when they change on disk (the cache is keyed by path and modification time), so
+an edit made while JupyterLab runs is picked up by the next call in the same kernel.
 """
 
 from __future__ import annotations
 
-import functools
 import numbers
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlglot import exp
+from psycopg2.extensions import adapt
 
 from .config import PROJECT_ROOT
 
@@ -54,12 +56,21 @@ class SqlFile:
         return render(self.text, params or {}, where=str(self.path))
 
 
-@functools.cache
+_cache: dict[Path, tuple[int, SqlFile]] = {}
+
+
 def load(name: str) -> SqlFile:
+    """``sql/<name>.sql``, read again whenever the file changed since the last call."""
     path = SQL_DIR / f"{name}.sql"
-    if not path.is_file():
-        raise FileNotFoundError(f"no SQL file {path} (names are relative to sql/, without .sql)")
-    return SqlFile(name, path, path.read_text(encoding="utf-8"))
+    try:
+        stamp = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no SQL file {path} (names are relative to sql/, without .sql)") from None
+    cached = _cache.get(path)
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, SqlFile(name, path, path.read_text(encoding="utf-8")))
+        _cache[path] = cached
+    return cached[1]
 
 
 def folder(name: str) -> list[SqlFile]:
@@ -72,20 +83,16 @@ def every_file() -> list[SqlFile]:
 
 
 def quote(value: object) -> str:
-    """A value as a Redshift SQL literal."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, numbers.Integral):
-        return str(int(value))
-    if isinstance(value, numbers.Real):
-        return repr(float(value))
-    if isinstance(value, str):
-        if any(ord(ch) < 32 for ch in value):
-            raise ValueError("control characters are not allowed in SQL parameters")
-        return exp.Literal.string(value).sql(dialect="redshift")
-    raise TypeError(f"cannot use a {type(value).__name__} as a SQL parameter")
+    """A value as a SQL literal, quoted by psycopg2's adapters (strings as UTF-8, with backslashes
+    escaped as Redshift reads them). Only plain scalars are accepted."""
+    if value is not None and not isinstance(value, (str, numbers.Real)):
+        raise TypeError(f"cannot use a {type(value).__name__} as a SQL parameter")
+    if isinstance(value, str) and any(ord(ch) < 32 for ch in value):
+        raise ValueError("control characters are not allowed in SQL parameters")
+    adapted = adapt(value)
+    if hasattr(adapted, "encoding"):
+        adapted.encoding = "utf-8"
+    return adapted.getquoted().decode("utf-8")
 
 
 def render(text: str, params: dict, where: str = "SQL") -> str:

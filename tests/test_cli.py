@@ -12,7 +12,7 @@ def test_status_and_stop(tmp_path, capsys, warehouse_dir, warehouse):
     out = capsys.readouterr().out
     assert "backend: local" in out and "local warehouse running: PostgreSQL 18" in out
     assert main(["--config", str(config), "stop"]) == 0
-    assert "local warehouse stopped" in capsys.readouterr().out
+    assert "local warehouse: stopped" in capsys.readouterr().out
     assert main(["--config", str(config), "status"]) == 0
     assert "local warehouse stopped" in capsys.readouterr().out
     assert main(["--config", str(config), "stop"]) == 0
@@ -25,3 +25,25 @@ def test_configuration_errors_exit_2_naming_key_and_file(tmp_path, capsys):
     assert main(["--config", str(config), "status"]) == 2
     err = capsys.readouterr().err
     assert "configuration error" in err and "[DWH] DWH_BACKEND" in err and str(config) in err
+
+
+def _tree_digest(root) -> dict[str, str]:
+    import hashlib
+
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and p.name != "generator_manifest.json"}
+
+
+def test_generate_honours_the_local_sample_settings_and_flags_override_them(tmp_path, capsys):
+    """[LOCAL] SAMPLE_PRESET/SAMPLE_SEED/SAMPLE_DIR give byte for byte the lake the flags give."""
+    config = write_config(tmp_path / "dwh.cfg", {"LOCAL": {"SAMPLE_PRESET": "udacity", "SAMPLE_SEED": 7,
+                                                           "SAMPLE_DIR": str(tmp_path / "from-config")}})
+    assert main(["--config", str(config), "generate"]) == 0
+    assert main(["--config", str(config), "generate", "--preset", "udacity", "--seed", "7",
+                 "--out", str(tmp_path / "from-flags")]) == 0
+    assert main(["--config", str(config), "generate", "--seed", "8", "--out", str(tmp_path / "seed-8")]) == 0
+    capsys.readouterr()
+    from_config = _tree_digest(tmp_path / "from-config")
+    assert len(from_config) > 1000  # the udacity preset: thousands of song files
+    assert from_config == _tree_digest(tmp_path / "from-flags")
+    assert from_config != _tree_digest(tmp_path / "seed-8")

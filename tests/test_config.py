@@ -14,7 +14,7 @@ def test_no_file_means_local_backend_on_sample_data(monkeypatch, tmp_path):
     monkeypatch.setattr("sparkify.config.default_config_path", lambda: tmp_path / "dwh.cfg")
     config = load_config()
     assert config.backend == "local"
-    assert config.source == "(defaults)"
+    assert config.source == "built-in defaults"
     assert config.uses_sample_data
     assert config.s3.log_data.endswith("log_data")
 

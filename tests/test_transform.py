@@ -188,6 +188,7 @@ def test_each_check_fails_alone_on_its_corruption(staged, check):
         staged.run_checks()
 
 
+@pytest.mark.slow
 def test_generated_lake_counts_agree_with_the_generator(warehouse, make_config, udacity_lake):
     lake, manifest = udacity_lake
     with Session(make_config(lake)) as s:

@@ -254,16 +254,16 @@ def test_redshift_connection_errors_are_clear_and_secret_free(tmp_path, monkeypa
     never the password (nothing listens on this loopback port)."""
     from conftest import _free_port, write_config
 
-    import sparkify.warehouse as warehouse_module
+    import sparkify.backends.redshift as redshift_module
+    from sparkify.backends import backend_for
     from sparkify.config import load_config
-    from sparkify.warehouse import connect
 
-    monkeypatch.setattr(warehouse_module.time, "sleep", lambda s: None)
+    monkeypatch.setattr(redshift_module.time, "sleep", lambda s: None)
     port = _free_port()
     path = write_config(tmp_path / "dwh.cfg", {
         "DWH": {"DWH_BACKEND": "redshift"},
         "CLUSTER": {"DWH_ENDPOINT": "127.0.0.1", "DWH_PORT": port, "DWH_DB_PASSWORD": "NeverShowMe123"}})
     with pytest.raises(WarehouseError) as err:
-        connect(load_config(path))
+        backend_for(load_config(path)).connect()
     message = str(err.value)
     assert f"127.0.0.1:{port} as sparkify" in message and "NeverShowMe123" not in message

@@ -1,0 +1,122 @@
+"""The local backend: an embedded PostgreSQL server (:mod:`sparkify.warehouse`) that runs the
+Redshift SQL of ``sql/`` translated by :mod:`sparkify.dialect`, and executes each COPY statement
+through the local COPY emulator (:mod:`sparkify.copy`), with Redshift's semantics and its
+``stl_load_errors`` table."""
+
+from __future__ import annotations
+
+import functools
+import time
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from .. import copy_emulator as copyemu
+from .. import sqlfiles
+from ..dialect import to_postgres
+from ..warehouse import LocalWarehouse
+from .base import Backend, StageReport, status_frame
+
+IAM_ROLE = "arn:aws:iam::000000000000:role/sparkify-local"  # accepted and ignored by the emulator
+
+
+@functools.lru_cache(maxsize=512)
+def _translated(text: str, where: str) -> str:
+    """Keyed by the text itself, so an edited file is translated again."""
+    return to_postgres(text, where)
+
+
+class LocalBackend(Backend):
+    name: ClassVar[str] = "local"
+    support_tables: ClassVar[tuple[str, ...]] = ("emulator/create_stl_load_errors",)
+
+    def __init__(self, config) -> None:
+        super().__init__(config)
+        self.warehouse = LocalWarehouse(config.local.data_dir, config.dwh.db)
+        self._storage: copyemu.Storage | None = None
+
+    # -- connections ------------------------------------------------------------------------------
+    def connect(self):
+        """Starts the server on first use; reuses a running one."""
+        if not self.warehouse.is_running():
+            self.warehouse.start()
+        return self.warehouse.connect()
+
+    def sql_engine(self):
+        import sqlalchemy
+
+        # postgresql+psycopg2: with SQLAlchemy 2.1 plain postgresql:// means psycopg 3. The URL holds
+        # no host, so nothing local is printed; connections come from the one factory above.
+        return sqlalchemy.create_engine("postgresql+psycopg2://", creator=self.connect)
+
+    # -- SQL ----------------------------------------------------------------------------------------
+    def statement(self, name: str) -> str:
+        sql_file = sqlfiles.load(name)
+        return _translated(sql_file.text, str(sql_file.path))
+
+    # -- loading ------------------------------------------------------------------------------------
+    def iam_role(self) -> str:
+        return self.config.dwh.iam_role_arn or IAM_ROLE
+
+    @property
+    def storage(self) -> copyemu.Storage:
+        if self._storage is None:
+            aws = self.config.aws
+            self._storage = copyemu.Storage(aws.endpoint_url, self.config.s3.region, aws.key.reveal(),
+                                            aws.secret.reveal())
+        return self._storage
+
+    def copy(self, session, table: str, params: dict[str, Any], *, progress: bool) -> StageReport:
+        started = time.perf_counter()
+        sql_file = sqlfiles.load(f"copy/{table}")
+        text = sql_file.render(params)
+        try:
+            with session.transaction():
+                session.execute(f"ddl/drop_{table}")
+                session.execute(f"ddl/create_{table}")
+                for name in self.support_tables:
+                    session.execute(name)
+                result = copyemu.execute_copy(session.conn, text, self.storage, progress=progress,
+                                              where=str(sql_file.path))
+        except copyemu.CopyError as err:
+            if err.result is not None:  # rejected records outlive the rolled-back load, as in Redshift
+                with session.transaction():
+                    for name in self.support_tables:
+                        session.execute(name)
+                    copyemu.record_load_errors(session.conn, err.result)
+            raise
+        return StageReport(table, result.source, result.files, result.records_read, result.rows_loaded,
+                           result.rows_rejected, round(time.perf_counter() - started, 3), result.query_id)
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+    def provision(self, *, create_cluster: bool = True, wait_minutes: int = 30) -> pd.DataFrame:
+        """Start the embedded PostgreSQL and write the sample data lake if it is missing."""
+        rows = [("warehouse", "running", str(self.warehouse.start()))]
+        if self.config.uses_sample_data:
+            from ..generate import ensure_sample_lake
+
+            local = self.config.local
+            manifest = ensure_sample_lake(local.sample_dir, local.sample_preset, local.sample_seed)
+            rows.append(("sample data", "ready",
+                         f"{local.sample_preset} preset: {manifest['events']:,} events in {manifest['log_files']} "
+                         f"log files, {manifest['song_files']:,} song files, in {local.sample_dir}"))
+        return status_frame(rows)
+
+    def teardown(self, *, keep: bool = False, final_snapshot: bool = False) -> pd.DataFrame:
+        """Stop the server; its data stays on disk for the next run."""
+        if keep:
+            return status_frame([("warehouse", "left running", str(self.warehouse.data_dir))])
+        return status_frame([("warehouse", self.stop(), str(self.warehouse.data_dir))])
+
+    def stop(self) -> str:
+        return "stopped" if self.warehouse.stop() else "was not running"
+
+    def status(self) -> pd.DataFrame:
+        state = self.warehouse.status()
+        return status_frame([("local warehouse", "running" if state.running else "stopped", str(state))])
+
+    def is_reachable(self) -> bool:
+        return self.warehouse.is_running()
+
+    def location(self) -> str:
+        return str(self.warehouse.data_dir)

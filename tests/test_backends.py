@@ -1,0 +1,317 @@
+"""The Backend interface: the same scenarios on both backends.
+
+Local: live, on the real embedded PostgreSQL, asserting what the tables hold. Redshift: through a
+recording DB-API connection that answers like a cluster and keeps every statement sent, asserting
+the exact text (the ``sql/`` file as written, not translated) and parameters, in order, with the
+transaction boundaries. Nothing above the backends may ask which backend it talks to.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import psycopg2
+import pytest
+from conftest import ROOT, write_config
+
+from sparkify import sqlfiles
+from sparkify.backends import BACKENDS, LocalBackend, RedshiftBackend, backend_for
+from sparkify.config import load_config
+from sparkify.pipeline import ALL_TABLES, STAR_TABLES, Session
+
+PASSWORD = "RecordedPassw0rdNeverShown"
+ROLE = "arn:aws:iam::123456789012:role/sparkify-s3-read"
+
+
+# -- a connection that answers like a Redshift cluster and records what it was sent ------------------
+class RecordingCursor:
+    def __init__(self, conn: RecordingConnection) -> None:
+        self.conn = conn
+        self.description = None
+        self.rowcount = -1
+        self._rows: list[tuple] = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def execute(self, text: str, params=None) -> None:
+        self.conn.log.append(("execute", text, dict(params or {})))
+        if self.conn.fail_on and self.conn.fail_on in text:
+            raise psycopg2.errors.InternalError_("Load into table 'staging_events' failed. Check 'stl_load_errors'")
+        columns, rows = self.conn.answer(text)
+        self.description = [(c,) for c in columns] if columns else None
+        self._rows = rows
+        self.rowcount = len(rows) if columns else 0
+
+    def fetchall(self) -> list[tuple]:
+        return self._rows
+
+
+class RecordingConnection:
+    """Enough of a psycopg2 connection for :class:`Session`; answers from the ``answers`` table."""
+
+    def __init__(self, answers: dict[str, tuple[list[str], list[tuple]]], fail_on: str = "") -> None:
+        self.answers = answers
+        self.fail_on = fail_on
+        self.log: list[tuple] = []
+        self.closed = 0
+
+    def answer(self, text: str):
+        for name, result in self.answers.items():
+            if sqlfiles.load(name).text == text:
+                return result
+        if any(f.text == text for f in sqlfiles.folder("checks")):
+            return ["x"], []  # a check that finds no offending rows
+        return None, []  # a statement without a result
+
+    def cursor(self):
+        return RecordingCursor(self)
+
+    def commit(self) -> None:
+        self.log.append(("commit",))
+
+    def rollback(self) -> None:
+        self.log.append(("rollback",))
+
+    def close(self) -> None:
+        self.closed = 1
+
+    def statements(self) -> list[tuple]:
+        """The log without the defensive rollbacks that open each transaction."""
+        return [entry for entry in self.log if entry != ("rollback",)]
+
+
+REDSHIFT_ANSWERS = {
+    "redshift/last_copy": (["query_id", "rows_loaded"], [(4711, 1200)]),
+    "redshift/copy_files": (["files"], [(7,)]),
+    "redshift/copy_rejects": (["rows_rejected"], [(0,)]),
+    "redshift/recent_load_errors": (["query", "filename", "line_number", "colname", "raw_field_value",
+                                     "err_reason"], [(4712, "s3://lake/log_data/2018-11-01-events.json", 3,
+                                                      "ts", "abc", "Invalid digit")]),
+    "status/table_row_counts": (["table_name", "row_count"], [(t, 0) for t in ALL_TABLES]),
+    "status/server_version": (["version"], [("PostgreSQL 8.0.2 on i686-pc-linux-gnu, Redshift 1.0.77467",)]),
+    "analysis/most_played_song": (["title", "name", "play_count"], [("Greece 2000", "Three Drives", 55)]),
+}
+
+
+@pytest.fixture
+def redshift_config(tmp_path):
+    path = write_config(tmp_path / "dwh.cfg", {
+        "DWH": {"DWH_BACKEND": "redshift", "DWH_IAM_ROLE_ARN": ROLE},
+        "CLUSTER": {"DWH_ENDPOINT": "sparkify.abc123.us-west-2.redshift.amazonaws.com",
+                    "DWH_DB_PASSWORD": PASSWORD},
+        "S3": {"LOG_DATA": "s3://lake/log_data", "SONG_DATA": "s3://lake/song_data",
+               "LOG_JSONPATH": "s3://lake/log_json_path.json", "REGION": "us-west-2"}})
+    return load_config(path)
+
+
+def _text(name: str) -> str:
+    return sqlfiles.load(name).text
+
+
+# -- scenarios ---------------------------------------------------------------------------------------
+def test_create_tables_on_redshift_sends_each_ddl_file_as_written_in_one_transaction(redshift_config):
+    conn = RecordingConnection(REDSHIFT_ANSWERS)
+    counts = Session(redshift_config, conn=conn).create_tables()
+    expected = [("execute", _text(f"ddl/{verb}_{t}"), {}) for t in ALL_TABLES for verb in ("drop", "create")]
+    assert conn.statements() == [*expected, ("commit",),
+                                 ("execute", _text("status/table_row_counts"), {}), ("commit",)]
+    assert list(counts["table_name"]) == list(ALL_TABLES)
+
+
+def test_create_tables_locally_builds_the_seven_tables_and_the_load_errors_table(warehouse, make_config):
+    with Session(make_config()) as s:
+        counts = s.create_tables()
+        assert list(counts["table_name"]) == list(ALL_TABLES) and counts["row_count"].sum() == 0
+        assert s.query("status/load_errors", {"query": -1}).empty  # stl_load_errors exists too
+
+
+def test_stage_on_redshift_binds_the_copy_parameters_and_reads_counts_back(redshift_config):
+    conn = RecordingConnection(REDSHIFT_ANSWERS)
+    report = Session(redshift_config, conn=conn).stage("staging_events", max_errors=3, progress=False)
+    params = {"log_data": "s3://lake/log_data", "song_data": "s3://lake/song_data",
+              "log_jsonpath": "s3://lake/log_json_path.json", "region": "us-west-2", "iam_role": ROLE,
+              "max_errors": 3}
+    assert conn.statements() == [
+        ("execute", _text("ddl/drop_staging_events"), {}),
+        ("execute", _text("ddl/create_staging_events"), {}),
+        ("execute", _text("copy/staging_events"), params),
+        ("execute", _text("redshift/last_copy"), {}),
+        ("commit",),
+        ("execute", _text("redshift/copy_files"), {"query": 4711}), ("commit",),
+        ("execute", _text("redshift/copy_rejects"), {"query": 4711}), ("commit",),
+    ]
+    assert (report.files, report.records_read, report.rows_loaded, report.rows_rejected, report.query_id) == \
+        (7, 1200, 1200, 0, 4711)
+
+
+def test_stage_locally_loads_the_lake_with_the_same_report(warehouse, make_config, small_lake):
+    lake, manifest = small_lake
+    with Session(make_config(lake)) as s:
+        s.create_tables()
+        report = s.stage("staging_events", max_errors=0, progress=False)
+        assert report.records_read == report.rows_loaded + report.rows_rejected == manifest["events"]
+        assert report.files == manifest["log_files"] and report.rows_rejected == 0
+
+
+def test_a_failed_copy_on_redshift_rolls_back_and_names_the_rejected_records(redshift_config):
+    from sparkify.copy_emulator import CopyError
+
+    conn = RecordingConnection(REDSHIFT_ANSWERS, fail_on="COPY staging_events")
+    with pytest.raises(CopyError) as err:
+        Session(redshift_config, conn=conn).stage("staging_events", progress=False)
+    message = str(err.value)
+    assert "COPY staging_events from s3://lake/log_data failed on Redshift" in message
+    assert "2018-11-01-events.json" in message and "Invalid digit" in message and PASSWORD not in message
+    assert ("commit",) not in conn.log[: conn.log.index(("execute", _text("redshift/recent_load_errors"), {}))]
+    assert conn.log.count(("rollback",)) >= 2  # the step's transaction was rolled back
+
+
+def test_transform_on_redshift_runs_every_model_and_check_in_one_transaction(redshift_config):
+    conn = RecordingConnection(REDSHIFT_ANSWERS)
+    results = Session(redshift_config, conn=conn).transform()
+    models = [("execute", _text(f"{kind}_{t}" if kind != "transform" else f"transform/{t}"), {})
+              for t in STAR_TABLES for kind in ("ddl/drop", "ddl/create", "transform")]
+    checks = [("execute", f.text, {}) for f in sqlfiles.folder("checks")]
+    assert conn.statements() == [*models, *checks, ("commit",)]
+    assert set(results["status"]) == {"pass"} and len(results) == len(checks)
+
+
+def test_analysis_runs_the_same_file_on_both_backends(redshift_config, session):
+    conn = RecordingConnection(REDSHIFT_ANSWERS)
+    remote = Session(redshift_config, conn=conn).analysis("most_played_song")
+    assert conn.statements() == [("execute", _text("analysis/most_played_song"), {}), ("commit",)]
+    local = session.analysis("most_played_song")
+    assert list(remote.columns) == list(local.columns) == ["title", "name", "play_count"]
+
+
+# -- the interface itself ------------------------------------------------------------------------------
+def test_backend_for_picks_the_configured_class(redshift_config, make_config):
+    assert type(backend_for(redshift_config)) is RedshiftBackend
+    assert type(backend_for(make_config())) is LocalBackend
+    assert set(BACKENDS) == {"local", "redshift"}
+
+
+def test_redshift_connections_time_out_keep_alive_and_encrypt(redshift_config, monkeypatch):
+    seen = {}
+    monkeypatch.setattr(psycopg2, "connect", lambda **kwargs: seen.update(kwargs) or RecordingConnection({}))
+    backend = RedshiftBackend(redshift_config)
+    backend.connect()
+    assert seen["connect_timeout"] == 15 and seen["keepalives"] == 1 and seen["keepalives_idle"] == 60
+    assert seen["sslmode"] == "require" and "statement_timeout=3600000" in seen["options"]
+    assert seen["host"] == "sparkify.abc123.us-west-2.redshift.amazonaws.com" and seen["port"] == 5439
+    engine = backend.sql_engine()
+    assert PASSWORD not in repr(engine) and PASSWORD not in str(engine.url)
+
+
+def test_redshift_lifecycle_delegates_to_aws_and_describes_itself(redshift_config, monkeypatch):
+    import sparkify.aws as aws
+
+    calls = []
+    monkeypatch.setattr(aws, "provision", lambda config, **kw: calls.append(("provision", kw)) or "p")
+    monkeypatch.setattr(aws, "teardown", lambda config, **kw: calls.append(("teardown", kw)) or "t")
+    monkeypatch.setattr(aws, "status", lambda config: calls.append(("status",)) or "s")
+    backend = RedshiftBackend(redshift_config)
+    assert backend.provision(create_cluster=False, wait_minutes=5) == "p"
+    assert backend.teardown(keep=True, final_snapshot=True) == "t"
+    assert backend.status() == "s"
+    assert calls == [("provision", {"create_cluster": False, "wait_minutes": 5}),
+                     ("teardown", {"delete_cluster": False, "final_snapshot": True}), ("status",)]
+    assert "deleted by notebook 05" in backend.stop()
+    assert backend.is_reachable() and backend.iam_role() == ROLE
+    described = backend.describe()
+    assert described["backend"] == "redshift" and described["LOG_DATA"] == "s3://lake/log_data"
+    assert described["warehouse"] == "sparkify.abc123.us-west-2.redshift.amazonaws.com:5439/sparkify"
+    assert PASSWORD not in repr(described)
+
+
+def test_local_lifecycle_and_description(make_config, warehouse):
+    backend = LocalBackend(make_config())
+    assert backend.is_reachable() and backend.location() == str(warehouse.data_dir)
+    assert backend.describe()["backend"] == "local"
+    assert set(backend.status()["state"]) == {"running"}
+    assert backend.teardown(keep=True).iloc[0]["state"] == "left running" and warehouse.is_running()
+    with pytest.raises(ValueError, match="max_errors must be 0 or more"):
+        backend.copy_params(-1)
+
+
+def test_an_edited_sql_file_is_picked_up_by_the_next_call(tmp_path, monkeypatch, session):
+    folder = tmp_path / "sql" / "analysis"
+    folder.mkdir(parents=True)
+    monkeypatch.setattr(sqlfiles, "SQL_DIR", tmp_path / "sql")
+    target = folder / "answer.sql"
+    target.write_text("-- The answer.\nSELECT 41 AS answer;\n")
+    assert session.analysis("answer")["answer"].tolist() == [41]
+    target.write_text("-- The answer, corrected.\nSELECT 42 AS answer;\n")
+    stat = target.stat()  # a same-second edit: move the modification time on, as a slow editor would
+    import os
+
+    os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert session.analysis("answer")["answer"].tolist() == [42]
+
+
+def test_nothing_above_the_backends_asks_which_backend_it_talks_to():
+    """No module outside sparkify/backends compares a backend's name."""
+    pattern = re.compile(r"""(backend|\.name)\s*[!=]=\s*["'](local|redshift)["']|["'](local|redshift)["']\s*[!=]=""")
+    offenders = []
+    for path in [ROOT / "sparkify_helpers.py", *sorted((ROOT / "sparkify").glob("*.py"))]:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if pattern.search(line) and not path.name == "config.py":
+                offenders.append(f"{path.name}:{number}: {line.strip()}")
+    assert offenders == []
+
+
+def _imports(path: Path, package: str) -> set[str]:
+    """Modules of the sparkify package that ``path`` imports (at any depth of the file)."""
+    module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    if path.name == "__init__.py":
+        module = module.rsplit(".", 1)[0] + ".__init__"
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = module.split(".")[: -node.level]
+                target = ".".join([*base, node.module] if node.module else base)
+            else:
+                target = node.module or ""
+            names = [target] + [f"{target}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            continue
+        found.update(n for n in names if n.startswith(package + "."))
+    return found
+
+
+def test_no_import_cycles_in_the_package():
+    modules = {}
+    for path in sorted((ROOT / "sparkify").rglob("*.py")):
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        modules[name] = path
+    graph = {name: {m for m in _imports(path, "sparkify") if m in modules and m != name}
+             for name, path in modules.items()}
+    # a package's __init__ re-exporting its own modules is not a cycle of the modules themselves
+    for name in graph:
+        graph[name] = {m for m in graph[name] if not (name.startswith(m + ".") and m in modules)}
+
+    cycles = []
+    state: dict[str, str] = {}  # grey while on the DFS stack, black when done
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = "grey"
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == "grey":
+                cycles.append([*stack[stack.index(nxt):], nxt])
+            elif nxt not in state:
+                visit(nxt, [*stack, nxt])
+        state[node] = "black"
+
+    for start in sorted(graph):
+        if start not in state:
+            visit(start, [start])
+    assert cycles == [], f"import cycles: {cycles[:3]}"
