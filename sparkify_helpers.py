@@ -6,7 +6,7 @@ Each function is a thin call into a focused module of the ``sparkify`` package:
     warehouse     sparkify.warehouse    the embedded PostgreSQL (local) or a Redshift connection
     SQL           sparkify.sqlfiles     the statements of sql/, rendered with bind parameters
     dialect       sparkify.dialect      Redshift SQL to PostgreSQL (sqlglot)
-    COPY          sparkify.copy_emulator  Redshift COPY ... JSON on the local backend
+    COPY          sparkify.copy         Redshift COPY ... JSON on the local backend
     steps         sparkify.pipeline     create tables, stage, transform + checks, analysis
     AWS           sparkify.aws          IAM role, security group rule, Redshift cluster
     charts        sparkify.charts       the report's charts

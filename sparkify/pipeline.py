@@ -2,7 +2,7 @@
 
 Every step runs the statements of ``sql/`` through :class:`Session`, one transaction per step: on
 Redshift the text goes to the cluster as written; on the local backend each statement is
-translated by :mod:`sparkify.dialect` and each COPY is executed by :mod:`sparkify.copy_emulator`.
+translated by :mod:`sparkify.dialect` and each COPY is executed by :mod:`sparkify.copy`.
 A step that fails rolls back, leaving the warehouse as it was.
 """
 
@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from . import copy_emulator, sqlfiles
+from . import sqlfiles
 from .config import Config, require
+from .copy import CopyError, Storage, execute_copy, record_load_errors
 from .dialect import to_postgres
 from .warehouse import connect
 
@@ -55,7 +56,7 @@ class Session:
         self.conn = conn or connect(config)
         self.local = config.backend == "local"
         self._in_transaction = False
-        self._storage: copy_emulator.Storage | None = None
+        self._storage: Storage | None = None
 
     def close(self) -> None:
         self.conn.close()
@@ -67,11 +68,10 @@ class Session:
         self.close()
 
     @property
-    def storage(self) -> copy_emulator.Storage:
+    def storage(self) -> Storage:
         if self._storage is None:
             aws = self.config.aws
-            self._storage = copy_emulator.Storage(aws.endpoint_url, self.config.s3.region, aws.key.reveal(),
-                                                  aws.secret.reveal())
+            self._storage = Storage(aws.endpoint_url, self.config.s3.region, aws.key.reveal(), aws.secret.reveal())
         return self._storage
 
     @contextlib.contextmanager
@@ -146,13 +146,13 @@ class Session:
                     self.execute(f"ddl/drop_{table}")
                     self.execute(f"ddl/create_{table}")
                     self.execute("emulator/create_stl_load_errors")
-                    result = copy_emulator.execute_copy(self.conn, text, self.storage, progress=progress,
-                                                        where=str(sqlfiles.load(copy_name).path))
-            except copy_emulator.CopyError as err:
+                    result = execute_copy(self.conn, text, self.storage, progress=progress,
+                                          where=str(sqlfiles.load(copy_name).path))
+            except CopyError as err:
                 if err.result is not None:  # rejected records outlive the rolled-back load, as in Redshift
                     with self.transaction():
                         self.execute("emulator/create_stl_load_errors")
-                        copy_emulator.record_load_errors(self.conn, err.result)
+                        record_load_errors(self.conn, err.result)
                 raise
             report = StageReport(table, result.source, result.files, result.records_read, result.rows_loaded,
                                  result.rows_rejected, round(time.perf_counter() - started, 3), result.query_id)

@@ -14,7 +14,7 @@ import time
 import psycopg2
 
 from .config import redact
-from .copy_emulator import CopyError
+from .copy import CopyError
 
 
 def copy_on_redshift(session, table: str, copy_name: str, params: dict, started: float):
