@@ -22,12 +22,16 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import boto3
 import pandas as pd
 from botocore.exceptions import ClientError, NoCredentialsError, WaiterError
 
+from . import awsclient
 from .config import Config, ConfigError, redact, require
+
+if TYPE_CHECKING:
+    import boto3
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +55,7 @@ def _boto_session(config: Config) -> boto3.Session:
     if bool(key) != bool(secret):
         raise ConfigError(f"{config.source}: [AWS] KEY and SECRET go together: set both, or neither to use the "
                           f"standard boto3 chain (environment, profile)")
-    session = boto3.Session(aws_access_key_id=key or None, aws_secret_access_key=secret or None,
-                            region_name=config.s3.region)
+    session = awsclient.session(config.s3.region, key, secret)
     if session.get_credentials() is None:
         raise AwsError(f"no AWS credentials: set [AWS] KEY and SECRET in {config.source}, or configure the "
                        f"standard boto3 chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE)")
@@ -65,11 +68,11 @@ class Aws:
     def __init__(self, config: Config) -> None:
         self.config = config
         session = _boto_session(config)
-        endpoint = config.aws.endpoint_url or None
-        self.iam = session.client("iam", endpoint_url=endpoint)
-        self.ec2 = session.client("ec2", endpoint_url=endpoint)
-        self.redshift = session.client("redshift", endpoint_url=endpoint)
-        self.sts = session.client("sts", endpoint_url=endpoint)
+        endpoint = config.aws.endpoint_url
+        self.iam = awsclient.client("iam", endpoint_url=endpoint, boto_session=session)
+        self.ec2 = awsclient.client("ec2", endpoint_url=endpoint, boto_session=session)
+        self.redshift = awsclient.client("redshift", endpoint_url=endpoint, boto_session=session)
+        self.sts = awsclient.client("sts", endpoint_url=endpoint, boto_session=session)
 
     def check_credentials(self) -> str:
         try:

@@ -10,7 +10,7 @@ PostgreSQL has no use for or would enforce differently:
   report) would fail locally instead;
 * VARCHAR(MAX) becomes TEXT.
 
-COPY statements are not translated: :mod:`sparkify.copy_emulator` executes them.
+COPY statements are not translated: :mod:`sparkify.copy` executes them.
 """
 
 from __future__ import annotations

@@ -35,6 +35,8 @@ from pathlib import Path
 
 import orjson
 
+from . import awsclient
+
 FORMAT_VERSION = 2  # bumped whenever the same parameters would write different files
 
 LOG_KEYS = ["artist", "auth", "firstName", "gender", "itemInSession", "lastName", "length", "level", "location",
@@ -245,11 +247,9 @@ class _Writer:
         self.out = out.rstrip("/")
         self.s3 = None
         if out.startswith("s3://"):
-            import boto3
-
             self.bucket, _, self.prefix = out[len("s3://"):].partition("/")
             self.prefix = self.prefix.strip("/")
-            self.s3 = boto3.client("s3", endpoint_url=endpoint_url or None, region_name=region)
+            self.s3 = awsclient.client("s3", endpoint_url=endpoint_url, region=region)
         else:
             Path(self.out).mkdir(parents=True, exist_ok=True)
 

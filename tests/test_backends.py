@@ -160,7 +160,7 @@ def test_stage_locally_loads_the_lake_with_the_same_report(warehouse, make_confi
 
 
 def test_a_failed_copy_on_redshift_rolls_back_and_names_the_rejected_records(redshift_config):
-    from sparkify.copy_emulator import CopyError
+    from sparkify.copy import CopyError
 
     conn = RecordingConnection(REDSHIFT_ANSWERS, fail_on="COPY staging_events")
     with pytest.raises(CopyError) as err:

@@ -10,7 +10,8 @@ import json
 import boto3
 import pytest
 
-from sparkify.copy_emulator import CopyError, Storage, execute_copy, parse_copy
+from sparkify.copy import CopyError, Storage, execute_copy
+from sparkify.copy.statement import parse_copy
 
 DDL = """CREATE TABLE t_copy (name VARCHAR(10), n INTEGER, s SMALLINT, b BIGINT, x DOUBLE PRECISION,
          ts TIMESTAMP)"""
@@ -271,25 +272,25 @@ def _dump(session, table):
 
 def test_bulk_path_and_record_path_load_identical_rows(warehouse, make_config, udacity_lake, monkeypatch):
     """Files large enough for the pyarrow bulk path load exactly what the record-by-record path loads."""
-    from sparkify import copy_emulator
+    from sparkify.copy import loaders
     from sparkify.pipeline import Session
 
     lake, manifest = udacity_lake
     accepted = []
-    original = copy_emulator.FastPath.convert
+    original = loaders.FastPath.convert
 
     def counting(self, data):
         out = original(self, data)
         accepted.append(out is not None)
         return out
 
-    monkeypatch.setattr(copy_emulator.FastPath, "convert", counting)
+    monkeypatch.setattr(loaders.FastPath, "convert", counting)
     with Session(make_config(lake)) as s:
         s.create_tables()
         s.stage("staging_events", progress=False)
         bulk = _dump(s, "staging_events")
         assert accepted and all(accepted), "the generated log files should take the bulk path"
-        monkeypatch.setattr(copy_emulator, "FAST_MIN_BYTES", 10**12)
+        monkeypatch.setattr(loaders, "FAST_MIN_BYTES", 10**12)
         accepted.clear()
         s.stage("staging_events", progress=False)
         assert accepted == []
@@ -310,9 +311,9 @@ def test_a_bad_record_in_a_large_file_is_rejected_alone(conn, tmp_path):
 
 def test_line_numbers_stay_right_across_blocks(conn, tmp_path, monkeypatch):
     """Large files are read in blocks of whole records; a reject deep in the file keeps its line."""
-    from sparkify import copy_emulator
+    from sparkify.copy import loaders
 
-    monkeypatch.setattr(copy_emulator, "BLOCK_BYTES", 70 * 1024)
+    monkeypatch.setattr(loaders, "BLOCK_BYTES", 70 * 1024)
     lines = [json.dumps({"name": f"r{i}", "n": i}).encode() for i in range(12000)]
     lines[9876] = b'{"name": "bad", "n": 1.5}'
     lines[100] = b""  # a blank line is no record but still a line

@@ -7,7 +7,7 @@ import pytest
 import sqlglot
 
 from sparkify import dialect, sqlfiles
-from sparkify.copy_emulator import parse_copy
+from sparkify.copy.statement import parse_copy
 from sparkify.pipeline import Session
 
 EXAMPLE_PARAMS = {"log_data": "s3://udacity-dend/log_data", "song_data": "s3://udacity-dend/song_data",

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-from .. import copy_emulator as copyemu
+from .. import copy as copyemu
 from .. import sqlfiles
 from ..dialect import to_postgres
 from ..warehouse import LocalWarehouse

@@ -17,7 +17,7 @@ import pandas as pd
 import psycopg2
 
 from ..config import redact, require
-from ..copy_emulator import CopyError
+from ..copy import CopyError
 from ..errors import WarehouseError
 from .base import CONNECT_TIMEOUT_S, KEEPALIVES, Backend, StageReport
 

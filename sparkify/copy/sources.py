@@ -1,0 +1,100 @@
+"""The COPY's sources: the keys under a prefix, and each object's bytes, from the local disk or S3.
+
+A source is a key prefix, as S3 matches it: every object whose key *starts with* the prefix, not a
+folder walk (``log_data/2018`` matches ``log_data/2018-11/...`` and ``log_data/2018.json``); keys are
+returned sorted, so files are processed in a deterministic order. S3 goes through boto3 (optional
+endpoint URL; unsigned requests when no credentials are configured, for public buckets).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+from .. import awsclient
+from .result import CopyError
+
+READ_BYTES = 1 << 20  # objects are read in blocks of this size
+
+
+class Storage:
+    """Lists keys under a prefix and reads objects, from the local disk or from S3."""
+
+    def __init__(self, endpoint_url: str = "", region: str = "us-west-2", key: str = "", secret: str = ""):
+        self.endpoint_url = endpoint_url or None
+        self.region = region
+        self._key, self._secret = key, secret
+        self._client = None
+
+    @property
+    def s3(self):
+        if self._client is None:
+            self._client = awsclient.client("s3", endpoint_url=self.endpoint_url or "", region=self.region,
+                                            key=self._key, secret=self._secret, unsigned_when_anonymous=True,
+                                            max_attempts=5)
+        return self._client
+
+    @staticmethod
+    def split(uri: str) -> tuple[str, str]:
+        bucket, _, key = uri[len("s3://"):].partition("/")
+        return bucket, key
+
+    def list(self, prefix: str) -> list[str]:
+        if prefix.startswith("s3://"):
+            bucket, key_prefix = self.split(prefix)
+            keys = []
+            for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key_prefix):
+                keys.extend(f"s3://{bucket}/{obj['Key']}" for obj in page.get("Contents", []))
+            return sorted(keys)
+        return sorted(_local_prefix_files(_local_path(prefix)))
+
+    def open(self, uri: str) -> Iterator[bytes]:
+        """The object's bytes, in blocks."""
+        if uri.startswith("s3://"):
+            from botocore.exceptions import BotoCoreError, ClientError
+
+            bucket, key = self.split(uri)
+            try:
+                body = self.s3.get_object(Bucket=bucket, Key=key)["Body"]
+                yield from body.iter_chunks(READ_BYTES)
+            except (ClientError, BotoCoreError) as err:
+                raise CopyError(f"cannot read {uri}: {err}") from None
+            return
+        with open(uri, "rb") as handle:
+            while block := handle.read(READ_BYTES):
+                yield block
+
+    def read(self, uri: str, what: str) -> bytes:
+        try:
+            if uri.startswith("s3://"):
+                return b"".join(self.open(uri))
+            with open(_local_path(uri), "rb") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            raise CopyError(f"{what} {uri} does not exist") from None
+        except Exception as err:  # botocore ClientError (NoSuchKey ...)
+            if type(err).__name__ in ("NoSuchKey", "ClientError"):
+                raise CopyError(f"{what} {uri} cannot be read: {err}") from None
+            raise
+
+
+def _local_path(uri: str) -> str:
+    return uri[len("file://"):] if uri.startswith("file://") else uri
+
+
+def _local_prefix_files(prefix: str) -> Iterator[str]:
+    """Every file whose path starts with ``prefix`` (S3 semantics: a prefix, not a folder)."""
+    base = prefix if prefix.endswith("/") else (os.path.dirname(prefix) or ".")
+    if not os.path.isdir(base):
+        return
+
+    def walk(directory: str) -> Iterator[str]:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=True):
+                    if entry.path.startswith(prefix) or prefix.startswith(entry.path + os.sep):
+                        yield from walk(entry.path)
+                elif entry.path.startswith(prefix):
+                    yield entry.path
+
+    yield from walk(base.rstrip("/") or "/")
