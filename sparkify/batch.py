@@ -20,12 +20,11 @@ import os
 import time
 from pathlib import Path
 
-from .config import PROJECT_ROOT, Config, RedactingFilter, _known_secrets, install_log_redaction, load_config, redact
+from .config import Config, RedactingFilter, _known_secrets, install_log_redaction, load_config, redact
+from .paths import NOTEBOOKS_DIR, TEMPLATE_DIR, WORKSPACE
 
-NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
-REPORTS_DIR = PROJECT_ROOT / "reports"
+REPORTS_DIR = WORKSPACE / "reports"
 KERNEL = "sparkify"
-TEMPLATE_DIR = Path(__file__).parent / "templates"
 log = logging.getLogger("sparkify.batch")
 
 

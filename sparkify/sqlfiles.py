@@ -16,9 +16,8 @@ from pathlib import Path
 
 from sqlglot import exp
 
-from .config import PROJECT_ROOT
+from .paths import SQL_DIR
 
-SQL_DIR = PROJECT_ROOT / "sql"
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
