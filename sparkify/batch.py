@@ -22,21 +22,11 @@ import os
 import time
 from pathlib import Path
 
-from .config import (
-    DEFAULTS,
-    PROJECT_ROOT,
-    Config,
-    RedactingFilter,
-    _known_secrets,
-    install_log_redaction,
-    load_config,
-    redact,
-)
+from .config import DEFAULTS, Config, RedactingFilter, _known_secrets, install_log_redaction, load_config, redact
+from .paths import NOTEBOOKS_DIR, TEMPLATE_DIR, WORKSPACE
 
-NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
-REPORTS_DIR = PROJECT_ROOT / "reports"
+REPORTS_DIR = WORKSPACE / "reports"
 KERNEL = "sparkify"
-TEMPLATE_DIR = Path(__file__).parent / "templates"
 log = logging.getLogger("sparkify.batch")
 
 
@@ -121,7 +111,7 @@ def run(config_path: str | None = None, backend: str | None = None, *, run_id: s
                 declared = {p for p in pm.inspect_notebook(str(source))}
                 params = {k: v for k, v in run_params.items() if k in declared}
                 pm.execute_notebook(str(source), str(target), parameters=params, kernel_name=kernel,
-                                    cwd=str(notebook_dir), progress_bar=False, log_output=False,
+                                    cwd=str(WORKSPACE), progress_bar=False, log_output=False,
                                     request_save_on_cell_execute=False)
             except Exception as err:  # PapermillExecutionError and kernel failures
                 seconds[source.stem] = round(time.perf_counter() - started, 2)

@@ -22,7 +22,9 @@ import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from .paths import WORKSPACE
+
+PROJECT_ROOT = WORKSPACE  # dwh.cfg, .warehouse/ and data/sample/ live here (see sparkify/paths.py)
 BACKENDS = ("local", "redshift")
 SECRET_KEYS = {("AWS", "KEY"), ("AWS", "SECRET"), ("DWH", "DWH_DB_PASSWORD"), ("CLUSTER", "DWH_DB_PASSWORD")}
 REDACTED = "********"

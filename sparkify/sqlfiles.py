@@ -18,9 +18,8 @@ from pathlib import Path
 
 from psycopg2.extensions import adapt
 
-from .config import PROJECT_ROOT
+from .paths import SQL_DIR
 
-SQL_DIR = PROJECT_ROOT / "sql"
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
