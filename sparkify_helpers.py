@@ -26,7 +26,7 @@ from sparkify.pipeline import CheckFailed, Session
 
 __all__ = ["settings", "describe", "provision", "check_connection", "warehouse_status", "create_tables",
            "stage_events", "stage_songs", "transform_star_schema", "run_checks", "table_counts", "analysis",
-           "charts", "record", "teardown", "sql_engine", "CheckFailed"]
+           "matched_plays", "charts", "record", "teardown", "sql_engine", "CheckFailed"]
 
 
 class _Kernel:
@@ -164,6 +164,14 @@ def analysis(name: str, **params) -> pd.DataFrame:
     df = _db().analysis(name, **params)
     if _k.run_dir is not None:
         df.to_csv(_k.run_dir / f"{name}.csv", index=False)
+    return df
+
+
+def matched_plays() -> pd.DataFrame:
+    """Plays matched to a catalog song, of all plays (sql/status/resolved_songplays.sql): the song and
+    artist rankings count only these. Columns: songplays, resolved_songplays, matched_share."""
+    df = _db().query("status/resolved_songplays")
+    df["matched_share"] = (df["resolved_songplays"] / df["songplays"].where(df["songplays"] > 0)).round(3)
     return df
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from conftest import lake_sections, scratch_warehouse_dir, write_config
 
+from sparkify import sqlfiles
 from sparkify.batch import run
 from sparkify.cli import main
 from sparkify.config import load_config
@@ -26,9 +27,6 @@ FAKE = {"KEY": "FAKEKEYSPARKIFYTEST1234", "SECRET": "FakeSecretValueForTests0123
         "PASSWORD": "FakePassw0rdForTests"}
 NOTEBOOKS = ["00_provision_warehouse", "01_create_tables", "02_stage_source_data", "03_transform_star_schema",
              "04_analyze_song_plays", "05_teardown_warehouse"]
-ANALYSES = {"most_played_song": {}, "most_used_hours_last_7_days": {}, "web_browsers": {}, "top_songs": {"top_n": 10},
-            "plays_by_hour": {}, "plays_by_browser_family": {}, "plays_per_day": {}, "plays_by_level": {},
-            "top_artists": {"top_n": 10}}
 
 
 @pytest.fixture(scope="module")
@@ -85,15 +83,14 @@ def test_reports_are_offline_with_inline_charts(finished_run):
     assert analysis.count('src="data:image/png;base64,') >= 3
 
 
-def test_csvs_and_summary_equal_fresh_sql_results(finished_run, batch_config, small_lake):
+def test_summary_and_a_csv_per_analysis_query(finished_run, batch_config, small_lake):
+    """summary.json against the warehouse; one CSV per query of sql/analysis/ (the notebook runs them
+    all), the brief's three with the brief's columns. (What the queries answer is tests/test_analysis.py's.)"""
     run_dir, _ = finished_run
     _, manifest = small_lake
     config = load_config(batch_config)
     summary = json.loads((run_dir / "summary.json").read_text())
     with Session(config) as s:  # notebook 05 stopped the server: this starts it again
-        for name, params in ANALYSES.items():
-            fresh = s.analysis(name, **params).to_csv(index=False)
-            assert (run_dir / f"{name}.csv").read_text() == fresh, name
         counts = {row.table_name: int(row.row_count) for row in s.table_counts().itertuples()}
         resolved = s.resolved_songplays()["resolved_songplays"]
     assert summary["status"] == "ok" and summary["backend"] == "local"
@@ -104,8 +101,14 @@ def test_csvs_and_summary_equal_fresh_sql_results(finished_run, batch_config, sm
     assert set(summary["checks"].values()) == {"pass"} and len(summary["checks"]) >= 15
     assert summary["source"] == config.sources()
     assert set(summary["seconds"]) == set(NOTEBOOKS)
+    assert {p.stem for p in run_dir.glob("*.csv")} >= {f.stem for f in sqlfiles.folder("analysis")}
+    briefs = {"most_played_song": ["title", "name", "play_count"],
+              "most_used_hours_last_7_days": ["hour", "play_count"], "web_browsers": ["web_browser", "num_event"]}
+    for name, columns in briefs.items():
+        assert list(pd.read_csv(run_dir / f"{name}.csv").columns) == columns, name
     hours = pd.read_csv(run_dir / "plays_by_hour.csv")
     assert hours["play_count"].sum() == counts["songplays"]
+    assert len(pd.read_csv(run_dir / "plays_by_hour_last_7_days.csv")) == 24
 
 
 def test_no_secret_in_anything_the_run_left(finished_run, batch_config):
