@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sparkify import charts
+from sparkify import charts, display
 from sparkify.backends import Backend, backend_for
 from sparkify.config import Config, install_log_redaction, load_config
 from sparkify.pipeline import CheckFailed, Session
@@ -50,6 +50,7 @@ def settings(config_path: str = "", backend: str = "", run_dir: str = "") -> Con
     os.environ.setdefault("PLOOMBER_STATS_ENABLED", "false")  # this kernel's jupysql: no telemetry calls
     pd.set_option("display.max_columns", 30)
     pd.set_option("display.max_colwidth", 200)
+    display.install()  # tables without the 0, 1, 2 row index; large counts with thousands separators
     _close_session()
     _k.args = (config_path, backend)
     _k.config = load_config(config_path or None, backend=backend or None)
@@ -113,9 +114,10 @@ def _stage(table: str, max_errors: int) -> pd.DataFrame:
         "table": report.table, "source": report.source, "files": report.files,
         "records read": report.records_read, "rows loaded": report.rows_loaded,
         "rows rejected": report.rows_rejected, "seconds": report.seconds}]).set_index("table")
-    rejected = _read_record("rejected") or {}
-    rejected[table] = report.rows_rejected
-    record("rejected", rejected)
+    for key, value in (("rejected", report.rows_rejected), ("staged", report.rows_loaded)):
+        kept = _read_record(key) or {}
+        kept[table] = value
+        record(key, kept)
     if not report.rejects.empty:
         from IPython.display import display
 
@@ -146,6 +148,8 @@ def transform_star_schema() -> pd.DataFrame:
     counts = _db().table_counts()
     record("tables", {row.table_name: int(row.row_count) for row in counts.itertuples()})
     record("resolved_songplays", _db().resolved_songplays()["resolved_songplays"])
+    span = _db().query("status/songplays_date_range").iloc[0]
+    record("date_range", {key: None if pd.isna(span[key]) else str(span[key]) for key in ("first_play", "last_play")})
     return results.set_index("check")
 
 

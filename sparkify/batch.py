@@ -16,10 +16,15 @@ configured secret values before the run is reported done.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import logging
 import os
+import re
+import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from .config import DEFAULTS, Config, RedactingFilter, _known_secrets, install_log_redaction, load_config, redact
@@ -38,6 +43,17 @@ def notebooks(directory: Path = NOTEBOOKS_DIR) -> list[Path]:
     return sorted(p for p in directory.glob("[0-9][0-9]_*.ipynb"))
 
 
+def select(available: list[Path], only: list[str] | None) -> list[Path]:
+    """The notebooks ``only`` names (numbers such as 02, or names); an unknown one is an error."""
+    if not only:
+        return available
+    unknown = [n for n in only if not any(nb.stem[:2] == n or nb.stem == n for nb in available)]
+    if unknown:
+        raise ValueError(f"no notebook {', '.join(unknown)}: choose from "
+                         f"{', '.join(nb.stem[:2] for nb in available)}")
+    return [nb for nb in available if nb.stem[:2] in only or nb.stem in only]
+
+
 def _kernel_name() -> str:
     from jupyter_client.kernelspec import KernelSpecManager
 
@@ -45,22 +61,37 @@ def _kernel_name() -> str:
     return KERNEL if KERNEL in specs else "python3"
 
 
-def export_html(executed: Path, target: Path) -> Path:
-    """An executed notebook as an HTML report: no code cells, charts inline, no external URLs."""
+def declared_parameters(source: Path) -> dict[str, dict]:
+    """The parameters a notebook declares in its ``parameters`` cell (as papermill reads them)."""
     import nbformat
-    from nbconvert import HTMLExporter
+    from papermill.translators import PythonTranslator
 
-    exporter = HTMLExporter(template_name="sparkify_report", extra_template_basedirs=[str(TEMPLATE_DIR)])
-    exporter.exclude_input = True
-    exporter.exclude_input_prompt = True
-    exporter.exclude_output_prompt = True
-    notebook = nbformat.read(executed, as_version=4)
-    body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": executed.stem}})
-    target.write_text(body, encoding="utf-8")
-    return target
+    notebook = nbformat.read(source, as_version=4)
+    cell = next((c for c in notebook.cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
+    return {p.name: p._asdict() for p in PythonTranslator.inspect(cell)} if cell is not None else {}
 
 
-def _failure(err: Exception, notebook: Path) -> str:
+def _kernel_manager_class(socket_dir: Path, log_file) -> type:
+    """Kernels over IPC (Unix sockets in a private folder) rather than TCP: nothing listens on a
+    port, and the kernel has no reason to warn about unencrypted TCP. A kernel's own output
+    (ipykernel's messages, e.g. on the interrupt sent at shutdown) goes to the run's kernel.log, not
+    the console. nbclient creates, and so shuts down, each kernel from this class."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class RunKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs) -> None:
+            super().__init__(transport="ipc", ip=str(socket_dir / "kernel"), **kwargs)
+
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            kw.update(stdout=log_file, stderr=log_file)
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return RunKernelManager
+
+
+def _failure(err: BaseException, notebook: Path) -> str:
+    if isinstance(err, KeyboardInterrupt):
+        return f"notebook {notebook.name} was interrupted (Ctrl-C)"
     cell = getattr(err, "exec_count", None)
     ename = getattr(err, "ename", type(err).__name__)
     evalue = getattr(err, "evalue", str(err))
@@ -68,12 +99,47 @@ def _failure(err: Exception, notebook: Path) -> str:
     return redact(f"notebook {notebook.name} failed in {where}: {ename}: {evalue}")
 
 
+def _key_figure(stem: str, run_dir: Path) -> str:
+    """One figure that says what a notebook did, from the records it kept."""
+    records = _records(run_dir)
+    if stem.startswith("02") and "staged" in records:
+        staged = ", ".join(f"{rows:,} {table.removeprefix('staging_')}" for table, rows in records["staged"].items())
+        return f"staged {staged}; {sum(records.get('rejected', {}).values()):,} rejected"
+    if stem.startswith("03") and "checks" in records:
+        checks = records["checks"]
+        passed = sum(1 for v in checks.values() if v == "pass")
+        plays = records.get("tables", {}).get("songplays")
+        return f"{passed} of {len(checks)} checks passed" + (f", {plays:,} songplays" if plays is not None else "")
+    if stem.startswith("04"):
+        return f"{len(list(run_dir.glob('*.csv')))} query results saved as CSV"
+    return ""
+
+
+class _Console:
+    """One line per notebook: its name, its seconds and its key figure; while it runs, a progress
+    line (on a terminal only)."""
+
+    def __init__(self, echo: Callable[[str], None] | None) -> None:
+        self.echo = echo
+        self.live = echo is not None and sys.stdout.isatty()
+
+    def started(self, stem: str) -> None:
+        if self.live:
+            sys.stdout.write(f"  {stem:<28} running...\r")
+            sys.stdout.flush()
+
+    def finished(self, stem: str, seconds: float, status: str, figure: str) -> None:
+        if self.echo is not None:
+            self.echo(f"  {stem:<28} {seconds:5.1f} s  {status:<6} {figure}".rstrip())
+
+
 def run(config_path: str | None = None, backend: str | None = None, *, run_id: str | None = None,
         reports_dir: Path | None = None, notebook_dir: Path = NOTEBOOKS_DIR, only: list[str] | None = None,
-        notebook_params: dict | None = None) -> Path:
+        notebook_params: dict | None = None, echo: Callable[[str], None] | None = None) -> Path:
     """Execute the notebooks into a new run folder and export the reports; returns the folder.
     Reports go to ``reports/`` unless ``reports_dir`` or SPARKIFY_REPORTS_DIR says otherwise.
-    ``notebook_params`` go to every notebook that declares them (never secrets: refused)."""
+    ``notebook_params`` go to every notebook that declares them (never secrets: refused).
+    ``echo`` receives one line per notebook."""
     import papermill as pm
 
     notebook_params = dict(notebook_params or {})
@@ -85,7 +151,9 @@ def run(config_path: str | None = None, backend: str | None = None, *, run_id: s
 
     install_log_redaction()
     config = load_config(config_path, backend=backend)  # fail early, before any notebook, on bad settings
-    run_id = run_id or f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{config.backend}"
+    selected = select(notebooks(notebook_dir), only)
+    started_at = dt.datetime.now(dt.timezone.utc)
+    run_id = run_id or f"{started_at:%Y%m%dT%H%M%SZ}-{config.backend}"
     run_dir = reports_dir / run_id
     run_dir.mkdir(parents=True, exist_ok=False)
     run_dir = run_dir.resolve()
@@ -100,34 +168,45 @@ def run(config_path: str | None = None, backend: str | None = None, *, run_id: s
     seconds: dict[str, float] = {}
     failure: str | None = None
     failed_notebook: str | None = None
+    interrupted = False
     kernel = _kernel_name()
-    selected = [nb for nb in notebooks(notebook_dir) if not only or nb.stem[:2] in only or nb.stem in only]
+    console = _Console(echo)
+    sockets = Path(tempfile.mkdtemp(prefix="sparkify-kernel-"))  # private (0700): the kernels' IPC sockets
     try:
-        for source in selected:
-            target = run_dir / source.name
-            log.info("running %s", source.name)
-            started = time.perf_counter()
-            try:
-                declared = {p for p in pm.inspect_notebook(str(source))}
-                params = {k: v for k, v in run_params.items() if k in declared}
-                pm.execute_notebook(str(source), str(target), parameters=params, kernel_name=kernel,
-                                    cwd=str(WORKSPACE), progress_bar=False, log_output=False,
-                                    request_save_on_cell_execute=False)
-            except Exception as err:  # PapermillExecutionError and kernel failures
+        with open(run_dir / "kernel.log", "ab") as kernel_log:
+            for source in selected:
+                target = run_dir / source.name
+                log.info("running %s", source.name)
+                console.started(source.stem)
+                started = time.perf_counter()
+                try:
+                    params = {k: v for k, v in run_params.items() if k in declared_parameters(source)}
+                    pm.execute_notebook(str(source), str(target), parameters=params, kernel_name=kernel,
+                                        cwd=str(WORKSPACE), progress_bar=False, log_output=False,
+                                        request_save_on_cell_execute=False,
+                                        kernel_manager_class=_kernel_manager_class(sockets, kernel_log))
+                except (Exception, KeyboardInterrupt) as err:  # PapermillExecutionError, kernel failures, Ctrl-C
+                    seconds[source.stem] = round(time.perf_counter() - started, 2)
+                    failure, failed_notebook = _failure(err, source), source.stem
+                    interrupted = isinstance(err, KeyboardInterrupt)
+                    log.error(failure)
+                    console.finished(source.stem, seconds[source.stem], "FAILED", "")
+                    break
                 seconds[source.stem] = round(time.perf_counter() - started, 2)
-                failure, failed_notebook = _failure(err, source), source.stem
-                log.error(failure)
-                break
-            finally:
-                if target.exists():
-                    export_html(target, run_dir / f"{source.stem}.html")
-            seconds[source.stem] = round(time.perf_counter() - started, 2)
-            log.info("%s done in %.1f s", source.name, seconds[source.stem])
+                log.info("%s done in %.1f s", source.name, seconds[source.stem])
+                console.finished(source.stem, seconds[source.stem], "ok", _key_figure(source.stem, run_dir))
     finally:
-        summary = write_summary(run_dir, config, seconds, failure, failed_notebook)
+        summary = write_summary(run_dir, config, seconds, failure, failed_notebook, interrupted=interrupted,
+                                started_at=started_at)
+        for source in selected:
+            if (run_dir / source.name).exists():
+                export_html(run_dir / source.name, run_dir / f"{source.stem}.html", summary)
         write_index(reports_dir)
         logging.getLogger().removeHandler(handler)
         handler.close()
+        for leftover in sockets.iterdir():
+            leftover.unlink()
+        sockets.rmdir()
     leaks = find_secrets(run_dir)
     if leaks:
         raise BatchFailed(f"a configured secret appears in {', '.join(leaks)}: the run folder must not be shared")
@@ -137,23 +216,76 @@ def run(config_path: str | None = None, backend: str | None = None, *, run_id: s
     return run_dir
 
 
+# -- reports -------------------------------------------------------------------------------------------
+_H2 = re.compile(r'<h2 id="([^"]+)"[^>]*>(.*?)</h2>', re.S)
+_H1 = re.compile(r'<h1 id="[^"]*"[^>]*>.*?</h1>', re.S)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _sections(body: str) -> list[tuple[str, str]]:
+    """(anchor, title) of every second-level heading of an exported notebook, in order."""
+    return [(anchor, html.unescape(_TAG.sub("", title)).replace("¶", "").strip())
+            for anchor, title in _H2.findall(body)]
+
+
+def _human_time(iso: str | None) -> str:
+    return dt.datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M UTC") if iso else ""
+
+
+def export_html(executed: Path, target: Path, summary: dict | None = None) -> Path:
+    """An executed notebook as an HTML report: no code cells, charts inline, no external URLs, and a
+    header saying which run it is, on what data, with a table of contents and links to the index
+    and the run's CSV files."""
+    import jinja2
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="sparkify_report", extra_template_basedirs=[str(TEMPLATE_DIR)])
+    exporter.exclude_input = True
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    notebook = nbformat.read(executed, as_version=4)
+    body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": executed.stem}})
+    if summary is not None:
+        title = next((line[2:].strip() for cell in notebook.cells if cell.cell_type == "markdown"
+                      for line in cell.source.splitlines() if line.startswith("# ")), executed.stem)
+        env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True)
+        header = env.get_template("report_header.html.j2").render(
+            title=title, stem=executed.stem, summary=summary, sections=_sections(body),
+            started=_human_time(summary.get("started_at")), finished=_human_time(summary.get("finished_at")),
+            csvs=sorted(p.name for p in executed.parent.glob("*.csv")),
+            analysis=executed.stem.startswith("04"))
+        # the header carries the title: the notebook's own first heading would say it twice
+        body = _H1.sub("", body, count=1).replace("<main>", "<main>\n" + header, 1)
+    target.write_text(body, encoding="utf-8")
+    return target
+
+
+def _records(run_dir: Path) -> dict:
+    folder = run_dir / "records"
+    return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))} if folder.exists() else {}
+
+
 def write_summary(run_dir: Path, config: Config, seconds: dict, failure: str | None,
-                  failed_notebook: str | None = None) -> dict:
-    records = {}
-    for path in sorted((run_dir / "records").glob("*.json")) if (run_dir / "records").exists() else []:
-        records[path.stem] = json.loads(path.read_text())
+                  failed_notebook: str | None = None, *, interrupted: bool = False,
+                  started_at: dt.datetime | None = None) -> dict:
+    records = _records(run_dir)
     summary = {
         "run_id": run_dir.name,
-        "status": "failed" if failure else "ok",
+        "status": "interrupted" if interrupted else "failed" if failure else "ok",
         "error": failure,
         "failed_notebook": failed_notebook,
         "backend": config.backend,
         "source": config.sources(),
+        "data": config.data_label(),
+        "date_range": records.get("date_range"),
         "tables": records.get("tables", {}),
         "resolved_songplays": records.get("resolved_songplays"),
         "rejected": records.get("rejected", {}),
         "checks": records.get("checks", {}),
+        "staged": records.get("staged", {}),
         "seconds": seconds,
+        "started_at": started_at.isoformat(timespec="seconds") if started_at else None,
         "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))

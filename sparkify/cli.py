@@ -30,17 +30,28 @@ def _generate(args) -> int:
 
 
 def _run(args) -> int:
+    import logging
+
     from .batch import BatchFailed, run
 
+    # the console shows one line per notebook; run.log (and --verbose) keeps the detail
+    for handler in logging.getLogger().handlers:
+        if type(handler) is logging.StreamHandler:
+            handler.setLevel(logging.INFO if args.verbose else logging.WARNING)
+    print(f"sparkify run: {args.backend or 'configured'} backend, notebooks {' '.join(args.only or ['all'])}")
     try:
-        run_dir = run(args.config, args.backend, only=args.only)
+        run_dir = run(args.config, args.backend, only=args.only, echo=print)
     except BatchFailed as failed:
         print(f"sparkify run FAILED: {failed}", file=sys.stderr)
-        return 1
+        return 130 if "interrupted" in str(failed) else 1
+    except ValueError as err:  # e.g. --only names no notebook
+        print(f"sparkify run: {err}", file=sys.stderr)
+        return 2
     summary = json.loads((run_dir / "summary.json").read_text())
-    print(f"reports written to {run_dir} (index: {run_dir.parent / 'index.html'})")
-    print(f"tables: {summary['tables']}")
-    print(f"seconds: {summary['seconds']}")
+    tables = summary["tables"]
+    total = sum(summary["seconds"].values())
+    print(f"done in {total:.1f} s: {tables.get('songplays', 0):,} songplays, {tables.get('users', 0):,} users, "
+          f"{tables.get('songs', 0):,} songs; reports in {run_dir} (index: {run_dir.parent / 'index.html'})")
     return 0
 
 
@@ -92,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="run every notebook with papermill and export HTML reports to reports/")
     run.add_argument("--backend", choices=["local", "redshift"], default=None)
     run.add_argument("--only", nargs="*", help="notebook numbers to run, e.g. 00 01 02")
+    run.add_argument("--verbose", action="store_true", help="print papermill's and the kernels' detail too")
     run.set_defaults(func=_run)
 
     status = sub.add_parser("status", help="whether the warehouse runs, where, and what its tables hold")
@@ -109,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"configuration error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"sparkify {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

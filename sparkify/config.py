@@ -174,6 +174,15 @@ class Config:
         """True when the local backend reads the generated sample lake (no [S3] given)."""
         return self.backend == "local" and self.s3.log_data == str(self.local.sample_dir / "log_data")
 
+    def data_label(self) -> str:
+        """The data a run reads, for people: the generated sample, or the configured log prefix."""
+        if self.uses_sample_data:
+            return f"generated sample data ({self.local.sample_preset} preset, seed {self.local.sample_seed})"
+        if self.s3.log_data.startswith("s3://"):
+            return self.s3.log_data
+        logs = Path(self.s3.log_data)  # a local lake: its own name, not where it lies on this machine
+        return f"local files {logs.parent.name}/{logs.name}"
+
     def sources(self) -> dict[str, str]:
         return {"log_data": self.s3.log_data, "log_jsonpath": self.s3.log_jsonpath, "song_data": self.s3.song_data}
 

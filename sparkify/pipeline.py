@@ -133,7 +133,7 @@ class Session:
                 samples[check.stem] = found.head(5)
         results = pd.DataFrame(rows)
         if samples and raise_on_failure:
-            parts = [f"{len(samples)} data-quality check(s) failed:"]
+            parts = [f"{len(samples)} data-quality check(s) failed: {', '.join(samples)}"]
             for name, sample in samples.items():
                 count = int(results.loc[results["check"] == name, "failing_rows"].iloc[0])
                 parts.append(f"- {name} ({count} row(s)); sample:\n{sample.to_string(index=False)}")

@@ -4,18 +4,19 @@ secret anywhere in what a run leaves behind."""
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 
 import pandas as pd
 import pytest
 from conftest import lake_sections, scratch_warehouse_dir, write_config
 
 from sparkify import sqlfiles
-from sparkify.batch import run
 from sparkify.cli import main
 from sparkify.config import load_config
 from sparkify.pipeline import Session
@@ -49,10 +50,79 @@ def batch_config(tmp_path_factory, batch_warehouse, small_lake):
 
 
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory, batch_config):
+def finished_batch(tmp_path_factory, batch_config):
+    """`sparkify run` as a user runs it (a process of its own); its console output is kept."""
+    from conftest import ROOT
+
     reports = tmp_path_factory.mktemp("reports")
-    run_dir = run(str(batch_config), reports_dir=reports)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPARKIFY_")}
+    env["SPARKIFY_REPORTS_DIR"] = str(reports)
+    done = subprocess.run([sys.executable, "-m", "sparkify.cli", "--config", str(batch_config), "run"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return reports / (reports / "latest").readlink(), reports, done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def finished_run(finished_batch):
+    run_dir, reports, _ = finished_batch
     return run_dir, reports
+
+
+def test_the_console_shows_a_line_per_notebook_and_no_engine_chatter(finished_batch):
+    _, _, output = finished_batch
+    for noise in ("WARNING", "Unable to parse", "KeyboardInterrupt", "Traceback", "Input Notebook",
+                  "without encryption", "Executing notebook"):
+        assert noise not in output, f"{noise!r} in the output of sparkify run:\n{output}"
+    lines = output.strip().splitlines()
+    for name in NOTEBOOKS:
+        assert sum(1 for line in lines if line.strip().startswith(name)) == 1, name
+    assert re.search(r"03_transform_star_schema +[0-9.]+ s +ok +\d+ of \d+ checks passed", output)
+    assert lines[-1].startswith("done in ") and "songplays" in lines[-1]
+
+
+def test_the_analysts_report_has_a_header_contents_and_no_chatter(finished_run):
+    run_dir, _ = finished_run
+    summary = json.loads((run_dir / "summary.json").read_text())
+    page = (run_dir / "04_analyze_song_plays.html").read_text()
+    header = page[page.index('<header class="sparkify-header">'):page.index("</header>")]
+    first, last = summary["date_range"]["first_play"][:16], summary["date_range"]["last_play"][:16]
+    assert summary["run_id"] in header and f"{first} to {last} UTC" in header
+    assert 'href="../index.html"' in header and 'href="most_played_song.csv"' in header
+    plays, matched = summary["tables"]["songplays"], summary["resolved_songplays"]
+    assert f"{matched:,} of {plays:,} plays" in header
+    assert f"{len(summary['checks'])} of {len(summary['checks'])} passed" in header
+    anchors = re.findall(r'<h2 id="([^"]+)"', page)
+    contents = {html.unescape(h) for h in re.findall(r'href="#([^"]+)"', header)}
+    assert len(anchors) >= 5 and set(anchors) <= contents  # a contents entry for every section
+    for chatter in ("Loading configurations", "Settings changed", "Running query in", "rows affected",
+                    "postgresql+psycopg2", "pgdata", str(run_dir.parent.parent)):
+        assert chatter not in page, chatter
+    assert page.count("<h1") == 1  # the header's title, not the notebook's heading again
+    assert not re.search(r'<th class="row_heading[^"]*"[^>]*>\d+</th>', page)  # no 0, 1, 2 row index
+    assert not re.search(r"<tbody>\s*<tr>\s*<th>0</th>", page)
+    assert re.search(r"<td[^>]*>\s*\d{1,3},\d{3}\s*</td>", page)  # counts with thousands separators
+    alts = re.findall(r'<img alt="([^"]+)"', page)
+    assert len(alts) >= 6 and any("peak" in a for a in alts)
+
+
+def test_the_brief_answers_agree_with_the_rankings(finished_run):
+    run_dir, _ = finished_run
+    most = pd.read_csv(run_dir / "most_played_song.csv")
+    top = pd.read_csv(run_dir / "top_songs.csv")
+    assert len(most) == 1 and len(pd.read_csv(run_dir / "most_used_hours_last_7_days.csv")) <= 5
+    assert len(pd.read_csv(run_dir / "web_browsers.csv")) <= 3
+    tied = top[top["play_count"] == top["play_count"].max()]
+    assert most["play_count"][0] == top["play_count"][0]
+    assert (most["title"][0], most["name"][0]) in set(zip(tied["title"], tied["artist"], strict=True))
+
+
+def test_the_index_links_every_file_of_a_run(finished_run):
+    run_dir, reports = finished_run
+    index = (reports / "index.html").read_text()
+    for path in run_dir.iterdir():
+        if path.suffix in (".html", ".csv") or path.name in ("summary.json", "run.log"):
+            assert f'href="{run_dir.name}/{path.name}"' in index, path.name
 
 
 def test_every_notebook_ran_and_sources_are_untouched(finished_run):
@@ -140,7 +210,10 @@ def test_every_notebook_documents_its_parameters_for_papermill(caplog):
 
 
 def test_a_failing_check_fails_the_batch_naming_notebook_and_check(tmp_path, batch_warehouse, small_lake, capsys,
-                                                                    monkeypatch):
+                                                                    monkeypatch, finished_run):
+    """A failed run after a good one: it names the notebook and the check, the index marks it failed,
+    and reports/latest still opens the good run."""
+    good_run, reports = finished_run
     lake, _ = small_lake
     bad_lake = tmp_path / "lake"
     shutil.copytree(lake, bad_lake)
@@ -152,15 +225,21 @@ def test_a_failing_check_fails_the_batch_naming_notebook_and_check(tmp_path, bat
     day.write_text("\n".join(lines))
     config = write_config(tmp_path / "dwh.cfg", {"S3": lake_sections(bad_lake),
                                                  "LOCAL": {"DATA_DIR": str(batch_warehouse)}})
-    monkeypatch.setenv("SPARKIFY_REPORTS_DIR", str(tmp_path / "reports"))
+    monkeypatch.setenv("SPARKIFY_REPORTS_DIR", str(reports))
     assert main(["--config", str(config), "run"]) == 1
     err = capsys.readouterr().err
     assert "03_transform_star_schema.ipynb failed in cell" in err
     assert "users_level_accepted" in err
-    run_dir = next((tmp_path / "reports").glob("*-local"))
+    run_dir = max((p for p in reports.glob("*-local") if p != good_run), key=lambda p: p.stat().st_mtime)
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "failed" and summary["checks"]["users_level_accepted"] == "fail"
     assert not (run_dir / "04_analyze_song_plays.ipynb").exists()  # the run stopped at the failure
+    assert summary["failed_notebook"] == "03_transform_star_schema"
+    assert (reports / "latest").resolve() == good_run
+    index = (reports / "index.html").read_text()
+    row = index[index.index(run_dir.name):]
+    row = row[:row.index("</tr>")]
+    assert 'class="failed"' in row and "03_transform_star_schema" in row and "users_level_accepted" in row
     LocalWarehouse(batch_warehouse).stop()
 
 
@@ -202,12 +281,15 @@ def test_report_renders_in_a_real_browser(finished_run, tmp_path):
       window.addEventListener('load', () => {
         const imgs = [...document.images];
         const ok = imgs.filter(i => i.complete && i.naturalWidth > 0).length;
-        document.body.insertAdjacentHTML('beforeend', `<p id="probe">images ${ok}/${imgs.length}</p>`);
+        const box = document.querySelector('header.sparkify-header').getBoundingClientRect();
+        document.body.insertAdjacentHTML('beforeend',
+          `<p id="probe">images ${ok}/${imgs.length} header ${Math.round(box.top)} ${Math.round(box.height)}</p>`);
       });</script></body>"""))
     dom = subprocess.run([_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile2'}",
                           "--virtual-time-budget=10000", "--dump-dom", probe.as_uri()],
                          check=True, capture_output=True, text=True, timeout=120).stdout
-    match = re.search(r"images (\d+)/(\d+)", dom)
+    match = re.search(r"images (\d+)/(\d+) header (-?\d+) (\d+)", dom)
     assert match, "the probe did not run"
-    decoded, total = map(int, match.groups())
+    decoded, total, header_top, header_height = map(int, match.groups())
     assert total >= 3 and decoded == total
+    assert 0 <= header_top < 100 and header_height > 150  # the run's header opens the page, on screen
