@@ -25,7 +25,8 @@ from sparkify.config import Config, install_log_redaction, load_config
 from sparkify.pipeline import CheckFailed, Session
 
 __all__ = ["settings", "describe", "provision", "check_connection", "warehouse_status", "create_tables",
-           "stage_events", "stage_songs", "transform_star_schema", "run_checks", "table_counts", "analysis",
+           "stage_events", "stage_songs", "transform_star_schema", "run_checks", "table_counts", "changes",
+           "loaded_days", "plays_in_context", "analysis",
            "matched_plays", "charts", "record", "teardown", "sql_engine", "CheckFailed"]
 
 
@@ -101,15 +102,17 @@ def warehouse_status() -> pd.DataFrame:
 
 
 # -- 01 create tables --------------------------------------------------------------------------------
-def create_tables() -> pd.DataFrame:
-    """Drop and re-create the seven tables; returns their (zero) row counts."""
-    return _db().create_tables()
+def create_tables(reset: bool = False) -> pd.DataFrame:
+    """Create the tables that are missing, keeping every existing one with its data; with ``reset``,
+    drop and re-create them all (all data is lost). Returns the row counts."""
+    return (_db().create_tables() if reset else _db().ensure_tables()).set_index("table_name")
 
 
 # -- 02 stage ----------------------------------------------------------------------------------------
-def _stage(table: str, max_errors: int) -> pd.DataFrame:
+def _stage(table: str, max_errors: int, run_date: str = "", allow_empty: bool = False) -> pd.DataFrame:
     # a progress bar for people; a batch run's report shows the counts instead
-    report = _db().stage(table, max_errors=max_errors, progress=_k.run_dir is None)
+    report = _db().stage(table, max_errors=max_errors, progress=_k.run_dir is None, run_date=run_date,
+                         allow_empty=allow_empty)
     summary = pd.DataFrame([{
         "table": report.table, "source": report.source, "files": report.files,
         "records read": report.records_read, "rows loaded": report.rows_loaded,
@@ -125,9 +128,10 @@ def _stage(table: str, max_errors: int) -> pd.DataFrame:
     return summary
 
 
-def stage_events(max_errors: int = 0) -> pd.DataFrame:
-    """COPY the activity logs into staging_events; shows files, records read/loaded/rejected."""
-    return _stage("staging_events", max_errors)
+def stage_events(max_errors: int = 0, run_date: str = "", allow_empty: bool = False) -> pd.DataFrame:
+    """COPY the activity logs into staging_events (one day's with ``run_date``, YYYY-MM-DD); shows
+    files, records read/loaded/rejected. ``allow_empty``: a day without a log file stages nothing."""
+    return _stage("staging_events", max_errors, run_date, allow_empty)
 
 
 def stage_songs(max_errors: int = 0) -> pd.DataFrame:
@@ -136,15 +140,18 @@ def stage_songs(max_errors: int = 0) -> pd.DataFrame:
 
 
 # -- 03 transform and check ------------------------------------------------------------------------
-def transform_star_schema() -> pd.DataFrame:
-    """Build songplays, users, songs, artists and time, then run every check (one transaction).
-    Returns the check results; a failed check rolls back and raises CheckFailed."""
+def transform_star_schema(run_date: str = "") -> pd.DataFrame:
+    """Merge staging into songplays, users, songs, artists and time (a full load, or the day
+    ``run_date``), then run every check (one transaction). Returns the check results; a failed check
+    rolls back and raises CheckFailed."""
+    record("run_date", run_date or None)
     try:
-        results = _db().transform()
+        results = _db().transform(run_date)
     except CheckFailed as failed:
         record("checks", dict(zip(failed.results["check"], failed.results["status"], strict=True)))
         raise
     record("checks", dict(zip(results["check"], results["status"], strict=True)))
+    record("changes", _db().changes)
     counts = _db().table_counts()
     record("tables", {row.table_name: int(row.row_count) for row in counts.itertuples()})
     record("resolved_songplays", _db().resolved_songplays()["resolved_songplays"])
@@ -162,6 +169,16 @@ def table_counts() -> pd.DataFrame:
     return _db().table_counts().set_index("table_name")
 
 
+def changes() -> pd.DataFrame:
+    """Rows the last transform added and updated, per star table."""
+    return pd.DataFrame.from_dict(_db().changes, orient="index").rename_axis("table")
+
+
+def loaded_days() -> pd.DataFrame:
+    """load_log: the days merged into the star schema, with their counts."""
+    return _db().query("status/loaded_days")
+
+
 # -- 04 analysis -------------------------------------------------------------------------------------
 def analysis(name: str, **params) -> pd.DataFrame:
     """Run sql/analysis/<name>.sql; in a batch run its rows are also saved as <name>.csv."""
@@ -169,6 +186,16 @@ def analysis(name: str, **params) -> pd.DataFrame:
     if _k.run_dir is not None:
         df.to_csv(_k.run_dir / f"{name}.csv", index=False)
     return df
+
+
+def plays_in_context(run_date: str = "") -> pd.DataFrame:
+    """Plays, listeners and matched plays on one day, over the 7 days up to it and all time: the day
+    ``run_date``, or the day of the last play for a full load."""
+    day = run_date
+    if not day:
+        last = _db().query("status/songplays_date_range").iloc[0]["last_play"]
+        day = "" if pd.isna(last) else pd.Timestamp(last).date().isoformat()
+    return analysis("plays_in_context", day=day or "1970-01-01")
 
 
 def matched_plays() -> pd.DataFrame:

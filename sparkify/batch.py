@@ -153,7 +153,8 @@ def run(config_path: str | None = None, backend: str | None = None, *, run_id: s
     config = load_config(config_path, backend=backend)  # fail early, before any notebook, on bad settings
     selected = select(notebooks(notebook_dir), only)
     started_at = dt.datetime.now(dt.timezone.utc)
-    run_id = run_id or f"{started_at:%Y%m%dT%H%M%SZ}-{config.backend}"
+    run_date = notebook_params.get("run_date") or ""
+    run_id = run_id or f"{started_at:%Y%m%dT%H%M%SZ}-{config.backend}" + (f"-day-{run_date}" if run_date else "")
     run_dir = reports_dir / run_id
     run_dir.mkdir(parents=True, exist_ok=False)
     run_dir = run_dir.resolve()
@@ -189,7 +190,7 @@ def run(config_path: str | None = None, backend: str | None = None, *, run_id: s
                     seconds[source.stem] = round(time.perf_counter() - started, 2)
                     failure, failed_notebook = _failure(err, source), source.stem
                     interrupted = isinstance(err, KeyboardInterrupt)
-                    log.error(failure)
+                    log.info("FAILED: %s", failure)  # the caller reports it; run.log keeps it
                     console.finished(source.stem, seconds[source.stem], "FAILED", "")
                     break
                 seconds[source.stem] = round(time.perf_counter() - started, 2)
@@ -278,11 +279,13 @@ def write_summary(run_dir: Path, config: Config, seconds: dict, failure: str | N
         "backend": config.backend,
         "source": config.sources(),
         "data": config.data_label(),
+        "run_date": records.get("run_date"),
         "date_range": records.get("date_range"),
         "tables": records.get("tables", {}),
         "resolved_songplays": records.get("resolved_songplays"),
         "rejected": records.get("rejected", {}),
         "checks": records.get("checks", {}),
+        "changes": records.get("changes", {}),
         "staged": records.get("staged", {}),
         "seconds": seconds,
         "started_at": started_at.isoformat(timespec="seconds") if started_at else None,
@@ -298,8 +301,8 @@ def write_index(reports_dir: Path = REPORTS_DIR) -> Path:
     import jinja2
 
     runs = []
-    for run_dir in sorted((p for p in reports_dir.iterdir() if p.is_dir() and not p.is_symlink()
-                           and (p / "summary.json").exists()), key=lambda p: p.name, reverse=True):
+    folders = [p for p in reports_dir.iterdir() if p.is_dir() and not p.is_symlink() and (p / "summary.json").exists()]
+    for run_dir in sorted(folders, key=lambda p: p.name[:16], reverse=True):  # run ids open with their start time
         summary = json.loads((run_dir / "summary.json").read_text())
         finished = summary.get("finished_at")
         runs.append({

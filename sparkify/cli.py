@@ -29,6 +29,26 @@ def _generate(args) -> int:
     return 0
 
 
+def _days(args) -> list[str]:
+    """The days a run covers: [""] for a full load, one for --date, each of --from .. --to."""
+    import datetime as dt
+
+    from .pipeline import parse_run_date
+
+    if args.date and (args.date_from or args.date_to):
+        raise ValueError("give --date, or --from and --to, not both")
+    if args.date:
+        return [parse_run_date(args.date).isoformat()]
+    if bool(args.date_from) != bool(args.date_to):
+        raise ValueError("--from and --to go together")
+    if not args.date_from:
+        return [""]
+    first, last = parse_run_date(args.date_from), parse_run_date(args.date_to)
+    if last < first:
+        raise ValueError(f"--to {last} is before --from {first}")
+    return [(first + dt.timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+
+
 def _run(args) -> int:
     import logging
 
@@ -38,20 +58,33 @@ def _run(args) -> int:
     for handler in logging.getLogger().handlers:
         if type(handler) is logging.StreamHandler:
             handler.setLevel(logging.INFO if args.verbose else logging.WARNING)
-    print(f"sparkify run: {args.backend or 'configured'} backend, notebooks {' '.join(args.only or ['all'])}")
     try:
-        run_dir = run(args.config, args.backend, only=args.only, echo=print)
-    except BatchFailed as failed:
-        print(f"sparkify run FAILED: {failed}", file=sys.stderr)
-        return 130 if "interrupted" in str(failed) else 1
-    except ValueError as err:  # e.g. --only names no notebook
+        days = _days(args)
+    except ValueError as err:
         print(f"sparkify run: {err}", file=sys.stderr)
         return 2
-    summary = json.loads((run_dir / "summary.json").read_text())
-    tables = summary["tables"]
-    total = sum(summary["seconds"].values())
-    print(f"done in {total:.1f} s: {tables.get('songplays', 0):,} songplays, {tables.get('users', 0):,} users, "
-          f"{tables.get('songs', 0):,} songs; reports in {run_dir} (index: {run_dir.parent / 'index.html'})")
+    params = {"reset": args.reset, "max_errors": args.max_errors, "allow_empty": args.allow_empty}
+    # a daily run leaves the warehouse up for the next day: 05 (teardown) runs only when named in --only
+    only = args.only or (["00", "01", "02", "03", "04"] if days != [""] else None)
+    for day in days:
+        print(f"sparkify run: {args.backend or 'configured'} backend, "
+              f"{'the day ' + day if day else 'full load'}, notebooks {' '.join(only or ['all'])}")
+        try:
+            run_dir = run(args.config, args.backend, only=only, echo=print,
+                          notebook_params={**params, "run_date": day})
+        except BatchFailed as failed:
+            print(f"sparkify run FAILED{' on ' + day if day else ''}: {failed}", file=sys.stderr)
+            return 130 if "interrupted" in str(failed) else 1
+        except ValueError as err:  # e.g. --only names no notebook
+            print(f"sparkify run: {err}", file=sys.stderr)
+            return 2
+        summary = json.loads((run_dir / "summary.json").read_text())
+        tables, changes = summary["tables"], summary.get("changes", {}).get("songplays")
+        total = sum(summary["seconds"].values())
+        added = f" ({changes['added']:,} added, {changes['updated']:,} updated)" if changes else ""
+        print(f"done in {total:.1f} s: {tables.get('songplays', 0):,} songplays{added}, "
+              f"{tables.get('users', 0):,} users, {tables.get('songs', 0):,} songs; reports in {run_dir} "
+              f"(index: {run_dir.parent / 'index.html'})")
     return 0
 
 
@@ -69,6 +102,27 @@ def _status(args) -> int:
             print(session.table_counts().to_string(index=False))
     except Exception as err:  # tables not created yet
         print(f"tables: not available ({redact(str(err)).strip().splitlines()[0]})")
+    return 0
+
+
+def _sql(args) -> int:
+    import psycopg2
+
+    from .dialect import DialectError
+    from .pipeline import Session
+
+    config = load_config(args.config, backend=args.backend)
+    try:
+        with Session(config) as session:
+            result = session.query_text(args.query)
+    except DialectError as err:
+        print(f"sparkify sql: {err}", file=sys.stderr)
+        return 2
+    except (psycopg2.Error, ValueError) as err:
+        message = redact(str(err)).strip().splitlines()
+        print(f"sparkify sql: the query failed: {message[0] if message else type(err).__name__}", file=sys.stderr)
+        return 1
+    result.to_csv(sys.stdout, index=False)
     return 0
 
 
@@ -104,11 +158,25 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--backend", choices=["local", "redshift"], default=None)
     run.add_argument("--only", nargs="*", help="notebook numbers to run, e.g. 00 01 02")
     run.add_argument("--verbose", action="store_true", help="print papermill's and the kernels' detail too")
+    run.add_argument("--date", help="load one day of logs, YYYY-MM-DD (a daily run: notebooks 00-04)")
+    run.add_argument("--from", dest="date_from", help="first day of a backfill, YYYY-MM-DD (one run per day)")
+    run.add_argument("--to", dest="date_to", help="last day of a backfill, YYYY-MM-DD")
+    run.add_argument("--allow-empty", dest="allow_empty", action="store_true",
+                     help="a day without a log file loads as a day without plays instead of failing")
+    run.add_argument("--max-errors", dest="max_errors", type=int, default=0,
+                     help="bad records each COPY may reject before it fails (MAXERROR; default 0)")
+    run.add_argument("--reset", action="store_true",
+                     help="drop and re-create every table first (notebook 01 with reset=True): all data is lost")
     run.set_defaults(func=_run)
 
     status = sub.add_parser("status", help="whether the warehouse runs, where, and what its tables hold")
     status.add_argument("--backend", choices=["local", "redshift"], default=None)
     status.set_defaults(func=_status)
+
+    sql = sub.add_parser("sql", help="run one query (Redshift SQL) on the warehouse; CSV with a header on stdout")
+    sql.add_argument("query", help='e.g. "SELECT level, COUNT(*) AS users FROM users GROUP BY level"')
+    sql.add_argument("--backend", choices=["local", "redshift"], default=None)
+    sql.set_defaults(func=_sql)
 
     stop = sub.add_parser("stop", help="stop the local warehouse")
     stop.add_argument("--backend", choices=["local", "redshift"], default=None)

@@ -8,12 +8,16 @@ PostgreSQL has no use for or would enforce differently:
 * PRIMARY KEY constraints: Redshift treats them as information only and never rejects a duplicate,
   so PostgreSQL must not either, or a duplicate that Redshift would load (and our checks would
   report) would fail locally instead;
-* VARCHAR(MAX) becomes TEXT.
+* VARCHAR(MAX) becomes TEXT;
+* ``STRTOL(hex, 16)`` (Redshift's base conversion, which PostgreSQL lacks) becomes a cast of the
+  zero-padded hex digits through ``BIT(64)`` to BIGINT: the same value for up to 15 hex digits.
 
 COPY statements are not translated: :mod:`sparkify.copy` executes them.
 """
 
 from __future__ import annotations
+
+import re
 
 import sqlglot
 from sqlglot import exp
@@ -30,7 +34,8 @@ def parse_redshift(sql: str, where: str = "SQL") -> exp.Expression:
     try:
         statements = [s for s in sqlglot.parse(sql, read="redshift") if s is not None]
     except sqlglot.errors.ParseError as err:
-        raise DialectError(f"{where}: not valid Redshift SQL: {err}") from None
+        message = re.sub(r"\x1b\[[0-9;]*m", "", str(err))  # sqlglot underlines the token for terminals
+        raise DialectError(f"{where}: not valid Redshift SQL: {message}") from None
     if len(statements) != 1:
         raise DialectError(f"{where}: expected one statement, found {len(statements)}")
     return statements[0]
@@ -43,6 +48,13 @@ def _strip(node: exp.Expression) -> exp.Expression | None:
         return None
     if isinstance(node, exp.PrimaryKey) and isinstance(node.parent, exp.Schema):
         return None
+    if isinstance(node, exp.FromBase):
+        if node.expression.name != "16":
+            raise DialectError(f"STRTOL with base {node.expression.sql()}: only base 16 has a PostgreSQL form here")
+        digits = exp.func("LPAD", node.this.copy(), exp.Literal.number(16), exp.Literal.string("0"))
+        bit64 = exp.DataType.build("BIT(64)", dialect="postgres")
+        bits = exp.cast(exp.DPipe(this=exp.Literal.string("x"), expression=digits), bit64)
+        return exp.cast(bits, "BIGINT")
     if isinstance(node, exp.DataType) and node.this in (exp.DataType.Type.VARCHAR, exp.DataType.Type.CHAR):
         sizes = node.expressions
         if sizes and sizes[0].name.upper() == "MAX":

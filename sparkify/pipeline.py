@@ -9,16 +9,27 @@ rolls back, leaving the warehouse as it was.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import re
 
 import pandas as pd
 
 from . import sqlfiles
 from .backends import StageReport, backend_for
 from .config import Config
+from .copy import EmptySource
 
 STAGING_TABLES = ("staging_events", "staging_songs")
-STAR_TABLES = ("songplays", "users", "songs", "artists", "time")  # transform order: time reads songplays
-ALL_TABLES = STAGING_TABLES + STAR_TABLES
+STAR_TABLES = ("songplays", "users", "songs", "artists", "time")
+ALL_TABLES = STAGING_TABLES + STAR_TABLES  # the seven tables of the brief, counted in every summary
+BOOKKEEPING_TABLES = ("load_log", "staging_log")  # which days are loaded; what the last COPY staged
+# The transform's upserts in order (each one transaction with the checks): songs before songplays,
+# whose artist_id comes from songs; stage_plays (the keyed staged plays) before what reads it.
+# stage_days counts the staged plays per day before the upsert replaces any, for load_log's accounting.
+UPSERTS = ("songs_replace_staged", "songs", "artists_replace_staged", "artists", "stage_plays_drop",
+           "stage_plays", "stage_days_drop", "stage_days", "songplays_replace_staged", "songplays",
+           "users_replace_newer", "users", "time", "load_log_count_days", "load_log_add_days")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class CheckFailed(AssertionError):
@@ -29,6 +40,32 @@ class CheckFailed(AssertionError):
         self.results = results
 
 
+class SchemaMismatch(RuntimeError):
+    """A table in the warehouse does not have the columns its DDL in sql/ddl/ defines."""
+
+
+def parse_run_date(value: str) -> dt.date:
+    """A run date as YYYY-MM-DD, or a ValueError saying what a valid one looks like."""
+    if not _DATE.match(str(value)):
+        raise ValueError(f"run_date {value!r}: not a date; a valid value looks like 2018-11-30 (or empty for a "
+                         f"full load)")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"run_date {value!r}: no such day; a valid value looks like 2018-11-30") from None
+
+
+def ddl_columns(table: str) -> list[str]:
+    """The column names that sql/ddl/create_<table>.sql defines, in order (parsed with sqlglot)."""
+    from sqlglot import exp
+
+    from .dialect import parse_redshift
+
+    sql_file = sqlfiles.load(f"ddl/create_{table}")
+    schema = parse_redshift(sql_file.text, str(sql_file.path)).this
+    return [col.name for col in schema.expressions if isinstance(col, exp.ColumnDef)]
+
+
 class Session:
     """One connection to the configured warehouse, running ``sql/`` files on either backend."""
 
@@ -37,6 +74,7 @@ class Session:
         self.backend = backend_for(config)
         self.conn = conn or self.backend.connect()
         self._in_transaction = False
+        self.changes: dict[str, dict[str, int]] = {}  # rows added and updated per table by the last transform
 
     def close(self) -> None:
         self.conn.close()
@@ -78,6 +116,18 @@ class Session:
             self.conn.commit()
         return result
 
+    def query_text(self, text: str) -> pd.DataFrame:
+        """One query given as Redshift SQL text (``sparkify sql``), in a transaction of its own that
+        is rolled back: a query reads, it never changes the warehouse."""
+        with self.conn.cursor() as cur:
+            try:
+                cur.execute(self.backend.translate(text, "the query"))
+                if cur.description is None:
+                    raise ValueError("the statement returned no rows: `sparkify sql` runs queries (SELECT ...)")
+                return pd.DataFrame(cur.fetchall(), columns=[d[0] for d in cur.description])
+            finally:
+                self.conn.rollback()
+
     def execute(self, name: str, params: dict | None = None) -> int:
         """Run one statement file; returns the number of rows it affected."""
         return self._run(name, params, fetch=False)
@@ -88,37 +138,105 @@ class Session:
 
     # -- steps ----------------------------------------------------------------------------------
     def create_tables(self) -> pd.DataFrame:
-        """Drop and re-create all seven tables (one transaction)."""
+        """Drop and re-create every table, star schema included: all data is lost (one transaction).
+        Notebook 01 does this only when asked (reset); runs otherwise call :meth:`ensure_tables`."""
         with self.transaction():
-            for table in ALL_TABLES:
+            for table in ALL_TABLES + BOOKKEEPING_TABLES:
                 self.execute(f"ddl/drop_{table}")
                 self.execute(f"ddl/create_{table}")
             for name in self.backend.support_tables:
                 self.execute(name)
         return self.table_counts()
 
-    def stage(self, table: str, max_errors: int = 0, progress: bool = True) -> StageReport:
-        """Re-create one staging table and COPY its data into it (one transaction)."""
+    def ensure_tables(self) -> pd.DataFrame:
+        """Create the tables that are missing and keep every existing one with its data (one
+        transaction). A table whose columns differ from its DDL in sql/ddl/ is an error that says
+        how to re-create it."""
+        with self.transaction():
+            for table in ALL_TABLES + BOOKKEEPING_TABLES:
+                self.execute(f"ddl/create_{table}")
+                expected = ddl_columns(table)
+                found = list(self.query("status/table_columns", {"table_name": table})["column_name"])
+                if found != expected:
+                    raise SchemaMismatch(
+                        f"table {table} has the columns ({', '.join(found)}) but sql/ddl/create_{table}.sql "
+                        f"defines ({', '.join(expected)}): re-create the tables with notebook 01 and "
+                        f"reset=True, or `sparkify run --reset` (their data is lost; reload it)")
+            for name in self.backend.support_tables:
+                self.execute(name)
+        return self.table_counts()
+
+    def stage(self, table: str, max_errors: int = 0, progress: bool = True, *, run_date: str = "",
+              allow_empty: bool = False) -> StageReport:
+        """Re-create one staging table and COPY its data into it (one transaction), and record the
+        COPY's counts in staging_log. With ``run_date`` (YYYY-MM-DD) the events are that day's only:
+        the same COPY text, with the day's key prefix ``LOG_DATA/YYYY/MM/YYYY-MM-DD``. A prefix with
+        no file is an error naming it, and nothing changes; with ``allow_empty`` it stages nothing
+        (a day without traffic)."""
         if table not in STAGING_TABLES:
             raise ValueError(f"{table!r} is not a staging table: choose one of {', '.join(STAGING_TABLES)}")
-        report = self.backend.copy(self, table, self.backend.copy_params(max_errors), progress=progress)
+        params = self.backend.copy_params(max_errors)
+        if run_date and table == "staging_events":
+            day = parse_run_date(run_date)
+            params["log_data"] = f"{params['log_data'].rstrip('/')}/{day:%Y/%m/%Y-%m-%d}"
+
+        def record(report: StageReport) -> None:
+            self.execute("stage/forget_staging_log", {"table_name": table})
+            self.execute("stage/record_staging_log", {
+                "table_name": table, "source": report.source, "files": report.files,
+                "records_read": report.records_read, "rows_loaded": report.rows_loaded,
+                "rows_rejected": report.rows_rejected})
+
+        try:
+            report = self.backend.copy(self, table, params, progress=progress, on_loaded=record)
+        except EmptySource:
+            if not allow_empty:
+                raise
+            report = StageReport(table, params["log_data" if table == "staging_events" else "song_data"],
+                                 0, 0, 0, 0, 0.0, -1)
+            with self.transaction():
+                self.execute(f"ddl/drop_{table}")
+                self.execute(f"ddl/create_{table}")
+                record(report)
+            return report
         if report.rows_rejected:
             report.rejects = self.backend.load_errors(self, report.query_id)
         return report
 
-    def transform(self) -> pd.DataFrame:
-        """Re-build the five star-schema tables from staging and run every check, in one transaction.
+    def transform(self, run_date: str = "") -> pd.DataFrame:
+        """Merge the staged data into the star schema and run every check, in one transaction.
 
-        A failed check rolls the whole step back (the star schema stays as it was) and raises
-        CheckFailed naming each failed check with up to five sample rows.
+        A full load (no ``run_date``) replaces the star schema's contents with what staging holds; a
+        daily load (``run_date``, YYYY-MM-DD) upserts the day: its plays replace any earlier load of
+        the same day, users keep the level of their latest event, the catalog is upserted, and the day
+        is recorded in load_log. Days can come in any order and be re-run. A failed check rolls the
+        whole step back (the star schema stays as it was) and raises CheckFailed naming each failed
+        check with up to five sample rows. Returns the check results; :attr:`changes` holds the rows
+        added and updated per table.
         """
+        day = parse_run_date(run_date) if run_date else None
         with self.transaction():
-            for table in STAR_TABLES:
-                self.execute(f"ddl/drop_{table}")
-                self.execute(f"ddl/create_{table}")
-                self.execute(f"transform/{table}")
+            before = self._star_counts()
+            if day is None:
+                for table in (*STAR_TABLES, "load_log"):
+                    self.execute(f"transform/clear_{table}")
+            inserted: dict[str, int] = dict.fromkeys(STAR_TABLES, 0)
+            for step in UPSERTS:
+                rows = self.execute(f"transform/{step}")
+                if step in inserted:
+                    inserted[step] = rows
+            if day is not None:
+                self.execute("transform/load_log_add_run_date", {"run_date": day.isoformat()})
+                self.execute("transform/load_log_copy_counts", {"run_date": day.isoformat()})
+            after = self._star_counts()
             results = self.run_checks(raise_on_failure=True)
+        self.changes = {t: {"added": after[t] - before[t], "updated": inserted[t] - (after[t] - before[t])}
+                        for t in STAR_TABLES}
         return results
+
+    def _star_counts(self) -> dict[str, int]:
+        counts = self.table_counts()
+        return {row.table_name: int(row.row_count) for row in counts.itertuples() if row.table_name in STAR_TABLES}
 
     def run_checks(self, raise_on_failure: bool = True) -> pd.DataFrame:
         """Run every query of sql/checks/; zero rows = pass. Returns one row per check."""

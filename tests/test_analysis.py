@@ -73,6 +73,11 @@ EXPECTED: dict[str, tuple[dict, list[tuple]]] = {
                            (dt.date(2018, 11, 26), 2), (dt.date(2018, 11, 28), 2), (dt.date(2018, 11, 29), 1),
                            (dt.date(2018, 11, 30), 1)]),
     "plays_by_level": ({}, [("paid", 7, 2), ("free", 5, 2)]),
+    # the day without plays; its 7 days (11-21 to 11-27) hold plays 2 to 8; all time, every play
+    "plays_in_context": ({"day": "2018-11-27"}, [
+        ("that day", dt.date(2018, 11, 27), dt.date(2018, 11, 27), 0, 0, 0),
+        ("7 days to that day", dt.date(2018, 11, 21), dt.date(2018, 11, 27), 7, 3, 7),
+        ("all time", dt.date(2018, 11, 20), dt.date(2018, 11, 30), 12, 4, 10)]),
 }
 
 

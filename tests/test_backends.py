@@ -19,7 +19,7 @@ from conftest import ROOT, write_config
 from sparkify import sqlfiles
 from sparkify.backends import BACKENDS, LocalBackend, RedshiftBackend, backend_for
 from sparkify.config import load_config
-from sparkify.pipeline import ALL_TABLES, STAR_TABLES, Session
+from sparkify.pipeline import ALL_TABLES, BOOKKEEPING_TABLES, STAR_TABLES, UPSERTS, Session
 
 PASSWORD = "RecordedPassw0rdNeverShown"
 ROLE = "arn:aws:iam::123456789012:role/sparkify-s3-read"
@@ -118,7 +118,8 @@ def _text(name: str) -> str:
 def test_create_tables_on_redshift_sends_each_ddl_file_as_written_in_one_transaction(redshift_config):
     conn = RecordingConnection(REDSHIFT_ANSWERS)
     counts = Session(redshift_config, conn=conn).create_tables()
-    expected = [("execute", _text(f"ddl/{verb}_{t}"), {}) for t in ALL_TABLES for verb in ("drop", "create")]
+    expected = [("execute", _text(f"ddl/{verb}_{t}"), {}) for t in ALL_TABLES + BOOKKEEPING_TABLES
+                for verb in ("drop", "create")]
     assert conn.statements() == [*expected, ("commit",),
                                  ("execute", _text("status/table_row_counts"), {}), ("commit",)]
     assert list(counts["table_name"]) == list(ALL_TABLES)
@@ -142,9 +143,13 @@ def test_stage_on_redshift_binds_the_copy_parameters_and_reads_counts_back(redsh
         ("execute", _text("ddl/create_staging_events"), {}),
         ("execute", _text("copy/staging_events"), params),
         ("execute", _text("redshift/last_copy"), {}),
+        ("execute", _text("redshift/copy_files"), {"query": 4711}),
+        ("execute", _text("redshift/copy_rejects"), {"query": 4711}),
+        ("execute", _text("stage/forget_staging_log"), {"table_name": "staging_events"}),
+        ("execute", _text("stage/record_staging_log"), {
+            "table_name": "staging_events", "source": "s3://lake/log_data", "files": 7, "records_read": 1200,
+            "rows_loaded": 1200, "rows_rejected": 0}),
         ("commit",),
-        ("execute", _text("redshift/copy_files"), {"query": 4711}), ("commit",),
-        ("execute", _text("redshift/copy_rejects"), {"query": 4711}), ("commit",),
     ]
     assert (report.files, report.records_read, report.rows_loaded, report.rows_rejected, report.query_id) == \
         (7, 1200, 1200, 0, 4711)
@@ -172,14 +177,23 @@ def test_a_failed_copy_on_redshift_rolls_back_and_names_the_rejected_records(red
     assert conn.log.count(("rollback",)) >= 2  # the step's transaction was rolled back
 
 
-def test_transform_on_redshift_runs_every_model_and_check_in_one_transaction(redshift_config):
-    conn = RecordingConnection(REDSHIFT_ANSWERS)
-    results = Session(redshift_config, conn=conn).transform()
-    models = [("execute", _text(f"{kind}_{t}" if kind != "transform" else f"transform/{t}"), {})
-              for t in STAR_TABLES for kind in ("ddl/drop", "ddl/create", "transform")]
+def test_transform_on_redshift_runs_every_upsert_and_check_in_one_transaction(redshift_config):
+    counts = ("execute", _text("status/table_row_counts"), {})
     checks = [("execute", f.text, {}) for f in sqlfiles.folder("checks")]
-    assert conn.statements() == [*models, *checks, ("commit",)]
+    upserts = [("execute", _text(f"transform/{step}"), {}) for step in UPSERTS]
+
+    conn = RecordingConnection(REDSHIFT_ANSWERS)  # a full load: the star schema emptied first
+    results = Session(redshift_config, conn=conn).transform()
+    clears = [("execute", _text(f"transform/clear_{t}"), {}) for t in (*STAR_TABLES, "load_log")]
+    assert conn.statements() == [counts, *clears, *upserts, counts, *checks, ("commit",)]
     assert set(results["status"]) == {"pass"} and len(results) == len(checks)
+
+    conn = RecordingConnection(REDSHIFT_ANSWERS)  # a daily load: nothing emptied, the day recorded
+    Session(redshift_config, conn=conn).transform("2018-11-05")
+    day = {"run_date": "2018-11-05"}
+    assert conn.statements() == [counts, *upserts, ("execute", _text("transform/load_log_add_run_date"), day),
+                                 ("execute", _text("transform/load_log_copy_counts"), day), counts, *checks,
+                                 ("commit",)]
 
 
 def test_analysis_runs_the_same_file_on_both_backends(redshift_config, session):

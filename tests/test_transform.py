@@ -4,6 +4,7 @@ idempotency; every data-quality check shown to fail; agreement with a generated 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 import pandas as pd
 import pytest
@@ -81,15 +82,21 @@ def table(session: Session, name: str, order: str) -> list[tuple]:
     return rows
 
 
+def play_id(ts: dt.datetime, session: int, item: int, user: str) -> int:
+    """songplay_id as stage_plays.sql derives it from the event, worked out here independently."""
+    key = f"{ts:%Y-%m-%d %H:%M:%S}.{ts.microsecond // 1000:03d}|{session}|{item}|{user}"
+    return int(hashlib.md5(key.encode()).hexdigest()[:15], 16)
+
+
 def test_songplays_exact(staged):
     staged.transform()
-    rows = table(staged, "songplays", "songplay_id")
+    rows = table(staged, "songplays", "start_time, session_id")
     assert rows == [
-        (1, at(0), 10, "free", "SOTWIN2", "ARDUO", 1, "Austin, TX", UA_CHROME),  # closest duration wins
-        (2, at(200), 10, "free", None, None, 1, "Austin, TX", UA_CHROME),  # not in the catalog: kept, NULL ids
-        (3, at(500), 10, "paid", "SOEDGE", "ARSPACE", 1, "Austin, TX", UA_CHROME),  # title edge spaces
-        (4, at(900), 20, "paid", "SOTIEA", "AREQ", 7, "Reno, NV", UA_FIREFOX),  # tie: lowest song_id
-        (5, at(900), 20, "paid", "SOGIN", "ARSNOOP", 8, "Reno, NV", UA_FIREFOX),  # same millisecond: both kept
+        (play_id(at(0), 1, 1, "10"), at(0), 10, "free", "SOTWIN2", "ARDUO", 1, "Austin, TX", UA_CHROME),  # closest
+        (play_id(at(200), 1, 2, "10"), at(200), 10, "free", None, None, 1, "Austin, TX", UA_CHROME),  # no match: kept
+        (play_id(at(500), 1, 4, "10"), at(500), 10, "paid", "SOEDGE", "ARSPACE", 1, "Austin, TX", UA_CHROME),  # trim
+        (play_id(at(900), 7, 0, "20"), at(900), 20, "paid", "SOTIEA", "AREQ", 7, "Reno, NV", UA_FIREFOX),  # tie
+        (play_id(at(900), 8, 0, "20"), at(900), 20, "paid", "SOGIN", "ARSNOOP", 8, "Reno, NV", UA_FIREFOX),  # same ms
     ]
     assert rows[0][1].microsecond == 123000
 
@@ -97,9 +104,9 @@ def test_songplays_exact(staged):
 def test_users_exact(staged):
     staged.transform()
     assert table(staged, "users", "user_id") == [
-        (10, "Ann", "Lee", "F", "free"),  # free -> paid -> free: the latest level
-        (20, "Bob", "Ray", "M", "paid"),
-        (30, "Cy", "Orr", "M", "free"),  # browsed only, still a user
+        (10, "Ann", "Lee", "F", "free", at(800)),  # free -> paid -> free: the latest level, and its time
+        (20, "Bob", "Ray", "M", "paid", at(900)),
+        (30, "Cy", "Orr", "M", "free", at(1000)),  # browsed only, still a user
     ]  # the logged-out events add no user
 
 
@@ -148,23 +155,31 @@ def test_a_failed_check_rolls_the_step_back(staged):
 
 
 CORRUPTIONS = {
-    "songplays_primary_key": "UPDATE songplays SET songplay_id = 1 WHERE songplay_id = 2",
+    "songplays_primary_key": "UPDATE songplays SET songplay_id = (SELECT MIN(songplay_id) FROM songplays) "
+                             "WHERE songplay_id = (SELECT MAX(songplay_id) FROM songplays)",
     "users_primary_key": "INSERT INTO users SELECT * FROM users WHERE user_id = 10",
     "songs_primary_key": "INSERT INTO songs SELECT * FROM songs WHERE song_id = 'SOGIN'",
     "artists_primary_key": "INSERT INTO artists SELECT * FROM artists WHERE artist_id = 'ARDUO'",
     "time_primary_key": 'INSERT INTO "time" SELECT * FROM "time" '
                         'WHERE start_time = (SELECT MIN(start_time) FROM "time")',
-    "songplays_user_in_users": "UPDATE songplays SET user_id = 999 WHERE songplay_id = 1",
+    "songplays_user_in_users": "UPDATE songplays SET user_id = 999 WHERE song_id = 'SOGIN'",
     "songplays_start_time_in_time": "UPDATE songplays SET start_time = start_time + INTERVAL '1 hour' "
-                                    "WHERE songplay_id = 1",
-    "songplays_song_in_songs": "UPDATE songplays SET song_id = 'SONOPE' WHERE songplay_id = 1",
-    "songplays_artist_in_artists": "UPDATE songplays SET artist_id = 'ARNOPE' WHERE songplay_id = 1",
-    "songplays_level_accepted": "UPDATE songplays SET level = 'gold' WHERE songplay_id = 1",
+                                    "WHERE song_id = 'SOGIN'",
+    "songplays_song_in_songs": "UPDATE songplays SET song_id = 'SONOPE' WHERE song_id = 'SOGIN'",
+    "songplays_artist_in_artists": "UPDATE songplays SET artist_id = 'ARNOPE' WHERE song_id IS NULL",
+    "songplays_level_accepted": "UPDATE songplays SET level = 'gold' WHERE song_id = 'SOGIN'",
     "users_level_accepted": "UPDATE users SET level = 'premium' WHERE user_id = 10",
     "users_gender_accepted": "UPDATE users SET gender = 'X' WHERE user_id = 10",
     "time_hour_range": 'UPDATE "time" SET hour = 24 WHERE start_time = (SELECT MIN(start_time) FROM "time")',
     "time_weekday_range": 'UPDATE "time" SET weekday = 7 WHERE start_time = (SELECT MIN(start_time) FROM "time")',
-    "songplays_reconcile_nextsong": "DELETE FROM songplays WHERE songplay_id = 2",
+    "songplays_reconcile_nextsong": "DELETE FROM songplays WHERE song_id IS NULL",
+    "songs_artist_in_artists": "UPDATE songs SET artist_id = 'ARNOPE' WHERE song_id = 'SOLB'",
+    "songplays_song_artist_agree": "UPDATE songplays SET artist_id = 'ARSNOOP' WHERE song_id = 'SOTWIN2'",
+    "songs_reconcile_staged": "DELETE FROM songs WHERE song_id = 'SOLB'",
+    "artists_reconcile_staged": "INSERT INTO staging_songs (num_songs, artist_id, artist_name, title) "
+                                "VALUES (1, 'ARNEW', 'New', 'No Song Id')",
+    "load_log_primary_key": "INSERT INTO load_log SELECT day, files, rows_read, rows_loaded, rows_rejected, 0, "
+                            "loaded_at FROM load_log",
     "users_reconcile_staged": "DELETE FROM users WHERE user_id = 30",
 }
 

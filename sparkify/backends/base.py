@@ -10,6 +10,7 @@ runs the steps through this interface alone.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -61,7 +62,11 @@ class Backend(ABC):
     # -- SQL ----------------------------------------------------------------------------------------
     def statement(self, name: str) -> str:
         """The text this backend runs for ``sql/<name>.sql`` (placeholders kept for binding)."""
-        return sqlfiles.load(name).text
+        return self.translate(sqlfiles.load(name).text, name)
+
+    def translate(self, text: str, where: str) -> str:
+        """Redshift SQL as this backend runs it (as written, unless the engine needs a translation)."""
+        return text
 
     # -- loading ------------------------------------------------------------------------------------
     @abstractmethod
@@ -76,8 +81,10 @@ class Backend(ABC):
                 "region": s3.region, "iam_role": self.iam_role(), "max_errors": int(max_errors)}
 
     @abstractmethod
-    def copy(self, session, table: str, params: dict[str, Any], *, progress: bool) -> StageReport:
-        """Re-create one staging table and COPY into it, in one transaction of ``session``."""
+    def copy(self, session, table: str, params: dict[str, Any], *, progress: bool,
+             on_loaded: Callable[[StageReport], None] = lambda report: None) -> StageReport:
+        """Re-create one staging table and COPY into it, in one transaction of ``session``;
+        ``on_loaded(report)`` runs in that transaction once the rows are in."""
 
     def load_errors(self, session, query_id: int) -> pd.DataFrame:
         """The records one COPY rejected."""

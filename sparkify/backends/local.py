@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import pandas as pd
@@ -52,7 +53,10 @@ class LocalBackend(Backend):
     # -- SQL ----------------------------------------------------------------------------------------
     def statement(self, name: str) -> str:
         sql_file = sqlfiles.load(name)
-        return _translated(sql_file.text, str(sql_file.path))
+        return self.translate(sql_file.text, str(sql_file.path))
+
+    def translate(self, text: str, where: str) -> str:
+        return _translated(text, where)
 
     # -- loading ------------------------------------------------------------------------------------
     def iam_role(self) -> str:
@@ -66,7 +70,8 @@ class LocalBackend(Backend):
                                             aws.secret.reveal())
         return self._storage
 
-    def copy(self, session, table: str, params: dict[str, Any], *, progress: bool) -> StageReport:
+    def copy(self, session, table: str, params: dict[str, Any], *, progress: bool,
+             on_loaded: Callable[[StageReport], None] = lambda report: None) -> StageReport:
         started = time.perf_counter()
         sql_file = sqlfiles.load(f"copy/{table}")
         text = sql_file.render(params)
@@ -78,6 +83,9 @@ class LocalBackend(Backend):
                     session.execute(name)
                 result = copyemu.execute_copy(session.conn, text, self.storage, progress=progress,
                                               where=str(sql_file.path))
+                report = StageReport(table, result.source, result.files, result.records_read, result.rows_loaded,
+                                     result.rows_rejected, round(time.perf_counter() - started, 3), result.query_id)
+                on_loaded(report)
         except copyemu.CopyError as err:
             if err.result is not None:  # rejected records outlive the rolled-back load, as in Redshift
                 with session.transaction():
@@ -85,8 +93,7 @@ class LocalBackend(Backend):
                         session.execute(name)
                     copyemu.record_load_errors(session.conn, err.result)
             raise
-        return StageReport(table, result.source, result.files, result.records_read, result.rows_loaded,
-                           result.rows_rejected, round(time.perf_counter() - started, 3), result.query_id)
+        return report
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def provision(self, *, create_cluster: bool = True, wait_minutes: int = 30) -> pd.DataFrame:

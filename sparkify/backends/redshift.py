@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import pandas as pd
 import psycopg2
 
 from ..config import redact, require
-from ..copy import CopyError
+from ..copy import CopyError, EmptySource
 from ..errors import WarehouseError
 from .base import CONNECT_TIMEOUT_S, KEEPALIVES, Backend, StageReport
 
@@ -60,7 +61,8 @@ class RedshiftBackend(Backend):
     def iam_role(self) -> str:
         return str(require(self.config, "DWH", "DWH_IAM_ROLE_ARN"))
 
-    def copy(self, session, table: str, params: dict[str, Any], *, progress: bool) -> StageReport:
+    def copy(self, session, table: str, params: dict[str, Any], *, progress: bool,
+             on_loaded: Callable[[StageReport], None] = lambda report: None) -> StageReport:
         started = time.perf_counter()
         source = params["log_data" if table == "staging_events" else "song_data"]
         try:
@@ -69,6 +71,13 @@ class RedshiftBackend(Backend):
                 session.execute(f"ddl/create_{table}")
                 session.execute(f"copy/{table}", params)
                 last = session.query("redshift/last_copy").iloc[0]
+                query_id = int(last["query_id"])
+                files = int(session.query("redshift/copy_files", {"query": query_id}).iloc[0]["files"])
+                rejected = int(session.query("redshift/copy_rejects", {"query": query_id}).iloc[0]["rows_rejected"])
+                loaded = int(last["rows_loaded"])
+                report = StageReport(table, source, files, loaded + rejected, loaded, rejected,
+                                     round(time.perf_counter() - started, 3), query_id)
+                on_loaded(report)
         except psycopg2.Error as err:
             detail = ""
             try:
@@ -77,14 +86,10 @@ class RedshiftBackend(Backend):
                     detail = "\n" + errors.to_string(index=False)
             except psycopg2.Error:
                 session.conn.rollback()
-            raise CopyError(f"COPY {table} from {source} failed on Redshift: {redact(str(err)).strip()}"
-                            f"{detail}") from None
-        query_id = int(last["query_id"])
-        files = int(session.query("redshift/copy_files", {"query": query_id}).iloc[0]["files"])
-        rejected = int(session.query("redshift/copy_rejects", {"query": query_id}).iloc[0]["rows_rejected"])
-        loaded = int(last["rows_loaded"])
-        return StageReport(table, source, files, loaded + rejected, loaded, rejected,
-                           round(time.perf_counter() - started, 3), query_id)
+            error = EmptySource if "prefix does not exist" in str(err) else CopyError
+            raise error(f"COPY {table} from {source} failed on Redshift: {redact(str(err)).strip()}"
+                        f"{detail}") from None
+        return report
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def provision(self, *, create_cluster: bool = True, wait_minutes: int = 30) -> pd.DataFrame:

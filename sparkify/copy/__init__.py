@@ -39,7 +39,7 @@ Only what is imported here is the package's interface.
 
 from .execute import execute_copy
 from .rejects import record_load_errors
-from .result import CopyError, CopyResult
+from .result import CopyError, CopyResult, EmptySource
 from .sources import Storage
 
-__all__ = ["CopyError", "CopyResult", "Storage", "execute_copy", "record_load_errors"]
+__all__ = ["CopyError", "CopyResult", "EmptySource", "Storage", "execute_copy", "record_load_errors"]

@@ -11,7 +11,7 @@ from .columns import json_mapping, value_getter
 from .convert import converter, invalid_char_handler
 from .loaders import FastPath, RecordLoader, csv_chunks
 from .rejects import Rejects, next_query_id, record_load_errors
-from .result import CopyError, CopyResult
+from .result import CopyError, CopyResult, EmptySource
 from .sources import Storage
 from .statement import CopyCommand, parse_copy
 from .stream import copy_csv
@@ -60,13 +60,13 @@ def _target_columns(conn, cmd: CopyCommand, where: str) -> tuple[list[str], list
 
 def _table_columns(conn, table: str) -> list[tuple[str, str, int | None]]:
     with conn.cursor() as cur:
-        cur.execute(to_postgres(sqlfiles.load("emulator/table_columns").text), {"table_name": table})
+        cur.execute(to_postgres(sqlfiles.load("status/table_columns").text), {"table_name": table})
         return cur.fetchall()
 
 
 def _source_files(storage: Storage, cmd: CopyCommand, where: str) -> list[str]:
     files = storage.list(cmd.source)
     if not files:
-        raise CopyError(f"{where}: the source prefix {cmd.source} matches no files "
+        raise EmptySource(f"{where}: the source prefix {cmd.source} matches no files "
                         f"(Redshift: 'The specified S3 prefix does not exist')")
     return files

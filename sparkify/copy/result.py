@@ -16,6 +16,10 @@ class CopyError(RuntimeError):
         self.result = result
 
 
+class EmptySource(CopyError):
+    """The COPY's source prefix matches no files (Redshift: 'The specified S3 prefix does not exist')."""
+
+
 @dataclass
 class LoadError:
     """One rejected record, as a row of ``stl_load_errors``."""

@@ -1,15 +1,15 @@
--- Check: songplays holds exactly one row per NextSong event staged (nothing dropped, no fan-out).
+-- Check: songplays holds exactly one row per NextSong event of every day loaded (load_log):
+-- nothing dropped, no fan-out, no day counted twice.
 -- Returns one row with both counts when they differ; zero rows = pass.
 SELECT
-    staged.nextsong_events,
+    logged.nextsong_events,
     loaded.songplays
 FROM (
-    SELECT COUNT(*) AS nextsong_events
-    FROM staging_events
-    WHERE page = 'NextSong'
-) AS staged
+    SELECT COALESCE(SUM(l.nextsong_events), 0) AS nextsong_events
+    FROM load_log AS l
+) AS logged
 CROSS JOIN (
     SELECT COUNT(*) AS songplays
     FROM songplays
 ) AS loaded
-WHERE staged.nextsong_events <> loaded.songplays;
+WHERE logged.nextsong_events <> loaded.songplays;

@@ -1,16 +1,7 @@
--- Check: users holds exactly the distinct identified users (non-empty userId) staged: none
--- missing, none invented. (Duplicate rows are users_primary_key's to find.)
--- Returns one row with both counts when they differ; zero rows = pass.
-SELECT
-    staged.identified_users,
-    loaded.users
-FROM (
-    SELECT COUNT(DISTINCT user_id) AS identified_users
-    FROM staging_events
-    WHERE user_id IS NOT NULL AND TRIM(user_id) <> ''
-) AS staged
-CROSS JOIN (
-    SELECT COUNT(DISTINCT user_id) AS users
-    FROM users
-) AS loaded
-WHERE staged.identified_users <> loaded.users;
+-- Check: every identified user (non-empty userId) staged is in users: none missing. (Users of
+-- earlier days stay; duplicates are users_primary_key's to find.)
+-- Returns the missing user ids; zero rows = pass.
+SELECT DISTINCT CAST(e.user_id AS INTEGER) AS user_id
+FROM staging_events AS e
+LEFT JOIN users AS u ON CAST(e.user_id AS INTEGER) = u.user_id
+WHERE e.user_id IS NOT NULL AND TRIM(e.user_id) <> '' AND u.user_id IS NULL;

@@ -1,8 +1,9 @@
--- Build users: every identified user (non-empty userId) in the logs, one row each.
--- Name, gender and level come from the user's latest event (by ts, then session and item), so a
--- user who went free -> paid -> free is "free". All pages count, not only NextSong: a user
--- who only browsed is still a user.
-INSERT INTO users (user_id, first_name, last_name, gender, level)
+-- Upsert users, step 2: every identified user (non-empty userId) staged and not in users (new, or
+-- removed by users_replace_newer.sql), one row each. Name, gender and level come from the user's
+-- latest staged event (by ts, then session and item; NULL times never count as latest), and
+-- last_seen is that event's time. All pages count, not only NextSong: a user who only browsed is
+-- still a user.
+INSERT INTO users (user_id, first_name, last_name, gender, level, last_seen)
 WITH ranked AS (
     SELECT
         CAST(e.user_id AS INTEGER) AS user_id,
@@ -10,6 +11,7 @@ WITH ranked AS (
         e.last_name,
         e.gender,
         e.level,
+        e.ts,
         ROW_NUMBER() OVER (
             PARTITION BY e.user_id
             ORDER BY e.ts DESC NULLS LAST, e.session_id DESC, e.item_in_session DESC
@@ -19,10 +21,12 @@ WITH ranked AS (
 )
 
 SELECT
-    user_id,
-    first_name,
-    last_name,
-    gender,
-    level
-FROM ranked
-WHERE recency = 1;
+    r.user_id,
+    r.first_name,
+    r.last_name,
+    r.gender,
+    r.level,
+    r.ts AS last_seen
+FROM ranked AS r
+LEFT JOIN users AS known ON r.user_id = known.user_id
+WHERE r.recency = 1 AND known.user_id IS NULL;

@@ -1,5 +1,5 @@
--- The columns of a table in order, with type and declared length (used by the COPY emulator to
--- map and check every value). Parameter: table_name.
+-- The columns of a table in order, with type and declared length: the COPY emulator maps and
+-- checks values with them, and the pipeline compares them with sql/ddl/. Parameter: table_name.
 SELECT
     column_name,
     data_type,

@@ -1,0 +1,3 @@
+-- Full load: empty time first (in the transform's transaction, so a failure restores it). DELETE,
+-- never TRUNCATE: Redshift commits a TRUNCATE at once, which no later failure could roll back.
+DELETE FROM "time";

@@ -1,0 +1,34 @@
+-- The staged plays, keyed: one row per NextSong event of staging_events, with its songplay_id and
+-- the trimmed title and artist that match it to the catalog, computed once (a session's temporary
+-- table: concurrent sessions never see each other's).
+-- songplay_id is derived from the event itself, so the same event has the same id in a full load
+-- and in daily loads in any order: the first 15 hex digits (60 bits) of the MD5 of its time (to the
+-- millisecond), session, item in session and user, read as a BIGINT. Redshift has STRTOL; the local
+-- backend translates it (sparkify/dialect.py).
+-- Title and artist are trimmed because Redshift ignores trailing blanks when comparing VARCHARs and
+-- PostgreSQL does not; trimming both sides makes both engines agree.
+CREATE TEMP TABLE stage_plays AS
+SELECT
+    STRTOL(
+        SUBSTRING(
+            MD5(
+                COALESCE(TO_CHAR(e.ts, 'YYYY-MM-DD HH24:MI:SS.MS'), '')
+                || '|' || COALESCE(CAST(e.session_id AS VARCHAR), '')
+                || '|' || COALESCE(CAST(e.item_in_session AS VARCHAR), '')
+                || '|' || COALESCE(e.user_id, '')
+            ),
+            1, 15
+        ),
+        16
+    ) AS songplay_id,
+    e.ts AS start_time,
+    CAST(e.user_id AS INTEGER) AS user_id,
+    e.level,
+    TRIM(e.song) AS song_key,
+    TRIM(e.artist) AS artist_key,
+    e.length,
+    e.session_id,
+    e.location,
+    e.user_agent
+FROM staging_events AS e
+WHERE e.page = 'NextSong';
