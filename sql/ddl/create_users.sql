@@ -1,5 +1,5 @@
 -- users (dimension): one row per identified user, with the level of that user's latest event.
--- Physical design: about a hundred rows, so DISTSTYLE ALL (a copy on every node: joins from
+-- Dist/sort: about a hundred rows, so DISTSTYLE ALL (a copy on every node: joins from
 -- songplays never redistribute); SORTKEY(user_id) for lookups.
 CREATE TABLE IF NOT EXISTS users (
     user_id INTEGER NOT NULL,
