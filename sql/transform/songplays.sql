@@ -4,7 +4,7 @@
 -- trimming makes both engines agree). When several catalog songs match, the closest duration
 -- wins, then the lowest song_id, so each play keeps exactly one candidate (rank 1).
 -- songplay_id numbers the events in time order (ties broken by session and item), so a re-run
--- gives the same ids.
+-- gives the same ids. level is stored without trailing blanks, as Redshift compares it.
 INSERT INTO songplays (
     songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent
 )
@@ -15,7 +15,7 @@ WITH plays AS (
         ) AS songplay_id,
         e.ts AS start_time,
         CAST(e.user_id AS INTEGER) AS user_id,
-        e.level,
+        RTRIM(e.level) AS level,
         e.song,
         e.artist,
         e.length,
