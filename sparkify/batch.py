@@ -80,10 +80,12 @@ def _failure(err: Exception, notebook: Path) -> str:
 
 def run(config_path: str | None = None, backend: str | None = None, *, run_id: str | None = None,
         reports_dir: Path | None = None, notebook_dir: Path = NOTEBOOKS_DIR, only: list[str] | None = None,
-        notebook_params: dict | None = None) -> Path:
+        notebook_params: dict | None = None, teardown_on_failure: bool = False) -> Path:
     """Execute the notebooks into a new run folder and export the reports; returns the folder.
     Reports go to ``reports/`` unless ``reports_dir`` or SPARKIFY_REPORTS_DIR says otherwise.
-    ``notebook_params`` go to every notebook that declares them (never secrets: refused)."""
+    ``notebook_params`` go to every notebook that declares them (never secrets: refused).
+    A failed run ends its message with what still costs money (the backend's ``still_running``);
+    ``teardown_on_failure`` first runs the teardown notebook (05) after the failure."""
     import papermill as pm
 
     notebook_params = dict(notebook_params or {})
@@ -112,29 +114,45 @@ def run(config_path: str | None = None, backend: str | None = None, *, run_id: s
     failed_notebook: str | None = None
     kernel = _kernel_name()
     selected = [nb for nb in notebooks(notebook_dir) if not only or nb.stem[:2] in only or nb.stem in only]
+    still_running: str | None = None
+
+    def execute(source: Path) -> str | None:
+        """Run one notebook; the failure message, or None."""
+        target = run_dir / source.name
+        log.info("running %s", source.name)
+        started = time.perf_counter()
+        try:
+            declared = {p for p in pm.inspect_notebook(str(source))}
+            params = {k: v for k, v in run_params.items() if k in declared}
+            pm.execute_notebook(str(source), str(target), parameters=params, kernel_name=kernel,
+                                cwd=str(notebook_dir), progress_bar=False, log_output=False,
+                                request_save_on_cell_execute=False)
+        except Exception as err:  # PapermillExecutionError and kernel failures
+            log.error(_failure(err, source))
+            return _failure(err, source)
+        finally:
+            seconds[source.stem] = round(time.perf_counter() - started, 2)
+            if target.exists():
+                export_html(target, run_dir / f"{source.stem}.html")
+        log.info("%s done in %.1f s", source.name, seconds[source.stem])
+        return None
+
     try:
         for source in selected:
-            target = run_dir / source.name
-            log.info("running %s", source.name)
-            started = time.perf_counter()
-            try:
-                declared = {p for p in pm.inspect_notebook(str(source))}
-                params = {k: v for k, v in run_params.items() if k in declared}
-                pm.execute_notebook(str(source), str(target), parameters=params, kernel_name=kernel,
-                                    cwd=str(notebook_dir), progress_bar=False, log_output=False,
-                                    request_save_on_cell_execute=False)
-            except Exception as err:  # PapermillExecutionError and kernel failures
-                seconds[source.stem] = round(time.perf_counter() - started, 2)
-                failure, failed_notebook = _failure(err, source), source.stem
-                log.error(failure)
+            failure = execute(source)
+            if failure:
+                failed_notebook = source.stem
                 break
-            finally:
-                if target.exists():
-                    export_html(target, run_dir / f"{source.stem}.html")
-            seconds[source.stem] = round(time.perf_counter() - started, 2)
-            log.info("%s done in %.1f s", source.name, seconds[source.stem])
+        if failure:
+            teardown = next((nb for nb in notebooks(notebook_dir) if nb.stem.startswith("05")), None)
+            if teardown_on_failure and teardown is not None and teardown.stem != failed_notebook:
+                teardown_failure = execute(teardown)
+                failure += f"\nteardown after the failure: {teardown_failure or teardown.stem + ' ran'}"
+            still_running = _still_running(config)
+            if still_running:
+                failure += f"\n{still_running}"
     finally:
-        summary = write_summary(run_dir, config, seconds, failure, failed_notebook)
+        summary = write_summary(run_dir, config, seconds, failure, failed_notebook, still_running)
         write_index(reports_dir)
         logging.getLogger().removeHandler(handler)
         handler.close()
@@ -147,8 +165,18 @@ def run(config_path: str | None = None, backend: str | None = None, *, run_id: s
     return run_dir
 
 
+def _still_running(config: Config) -> str | None:
+    """What the backend says still costs money after a failure (never raises: it is the last word)."""
+    from .backends import backend_for
+
+    try:
+        return backend_for(config).still_running()
+    except Exception as err:  # noqa: BLE001 - the failure being reported matters more
+        return f"could not check whether the warehouse still runs: {redact(str(err)).strip()}"
+
+
 def write_summary(run_dir: Path, config: Config, seconds: dict, failure: str | None,
-                  failed_notebook: str | None = None) -> dict:
+                  failed_notebook: str | None = None, still_running: str | None = None) -> dict:
     records = {}
     for path in sorted((run_dir / "records").glob("*.json")) if (run_dir / "records").exists() else []:
         records[path.stem] = json.loads(path.read_text())
@@ -157,6 +185,7 @@ def write_summary(run_dir: Path, config: Config, seconds: dict, failure: str | N
         "status": "failed" if failure else "ok",
         "error": failure,
         "failed_notebook": failed_notebook,
+        "still_running": still_running,
         "backend": config.backend,
         "source": config.sources(),
         "tables": records.get("tables", {}),

@@ -33,7 +33,7 @@ def _run(args) -> int:
     from .batch import BatchFailed, run
 
     try:
-        run_dir = run(args.config, args.backend, only=args.only)
+        run_dir = run(args.config, args.backend, only=args.only, teardown_on_failure=args.teardown_on_failure)
     except BatchFailed as failed:
         print(f"sparkify run FAILED: {failed}", file=sys.stderr)
         return 1
@@ -92,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="run every notebook with papermill and export HTML reports to reports/")
     run.add_argument("--backend", choices=["local", "redshift"], default=None)
     run.add_argument("--only", nargs="*", help="notebook numbers to run, e.g. 00 01 02")
+    run.add_argument("--teardown-on-failure", dest="teardown_on_failure", action="store_true",
+                     help="after a failed notebook, run the teardown notebook (05) so nothing keeps costing money")
     run.set_defaults(func=_run)
 
     status = sub.add_parser("status", help="whether the warehouse runs, where, and what its tables hold")
