@@ -220,6 +220,7 @@ class RedshiftDouble:
         self.info = SimpleNamespace(server_version=80002)
         self.server_version = 80002
         self.dsn = "host=pretend.redshift.amazonaws.com dbname=sparkify"
+        self.notices: list[str] = []
 
     # -- what the cluster answers ------------------------------------------------------------------
     def failure_for(self, text: str) -> psycopg2.Error | None:
