@@ -252,3 +252,122 @@ def test_notebooks_provision_and_tear_down_without_leaking_secrets(tmp_path, aws
                     assert secret.encode() not in data, f"{secret} in {file}"
     html = (run_dir / "00_provision_warehouse.html").read_text()
     assert "created" in html and "sparkify-cluster" in html
+
+
+def test_a_failed_redshift_batch_names_the_running_cluster_and_teardown_on_failure_leaves_nothing(tmp_path, aws_env):
+    """On moto: 00 provisions, 04 fails; the run's last line names the cluster and its hourly cost (and
+    so do summary.json and the index). With teardown_on_failure, 05 runs after the failure: nothing left."""
+    import shutil
+
+    import nbformat
+    from conftest import ROOT
+
+    from sparkify.batch import BatchFailed, run
+
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    for name in ("00_provision_warehouse", "05_teardown_warehouse"):
+        shutil.copy(ROOT / "notebooks" / f"{name}.ipynb", notebooks)
+    failing = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell('raise RuntimeError("analysis failed")')])
+    nbformat.write(failing, notebooks / "04_analyze_song_plays.ipynb")
+    config = redshift_config(tmp_path / "dwh.cfg", aws_env)
+    reports = tmp_path / "reports"
+    with pytest.raises(BatchFailed) as err:
+        run(config.source, notebook_dir=notebooks, reports_dir=reports, notebook_params={"test_connection": False})
+    last = str(err.value).splitlines()[-1]
+    assert "04_analyze_song_plays.ipynb failed" in str(err.value)
+    assert "cluster sparkify-test is still running" in last and "$0.50 per hour" in last and "notebook 05" in last
+    summary = json.loads(next(reports.glob("*/summary.json")).read_text())
+    assert summary["still_running"] == last
+    assert last.replace("$", "") in (reports / "index.html").read_text().replace("$", "")
+    _, ec2, redshift = clients(aws_env)
+    assert len(redshift.describe_clusters()["Clusters"]) == 1
+
+    with pytest.raises(BatchFailed) as err:
+        run(config.source, notebook_dir=notebooks, reports_dir=reports, notebook_params={"test_connection": False},
+            teardown_on_failure=True)
+    assert str(err.value).splitlines()[-1] == "teardown after the failure: 05_teardown_warehouse ran"
+    assert redshift.describe_clusters()["Clusters"] == []
+    assert not [g for g in ec2.describe_security_groups()["SecurityGroups"] if g["GroupName"] == "sparkify-test-access"]
+    iam, _, _ = clients(aws_env)
+    with pytest.raises(iam.exceptions.NoSuchEntityException):
+        iam.get_role(RoleName="sparkify-redshift-s3-read")
+
+
+def test_the_cli_passes_teardown_on_failure(monkeypatch, capsys):
+    import sparkify.batch as batch
+    from sparkify.cli import main
+
+    seen = {}
+
+    def fail(*args, **kwargs):
+        seen.update(kwargs)
+        raise batch.BatchFailed("notebook 04 failed\nRedshift cluster x is still running and costs about "
+                                "$0.50 per hour")
+
+    monkeypatch.setattr(batch, "run", fail)
+    assert main(["run", "--teardown-on-failure"]) == 1
+    assert seen["teardown_on_failure"] is True
+    assert capsys.readouterr().err.rstrip().splitlines()[-1].endswith("$0.50 per hour")
+
+
+def test_waiting_gives_up_at_its_deadline(tmp_path):
+    config = redshift_config(tmp_path / "dwh.cfg", "")
+    handle = aws.Aws(config, clients={})
+    handle.poll_seconds = 0
+    with pytest.raises(aws.AwsError, match=r"waiting for x: not done after 0 minutes"):
+        aws._until(handle, "waiting for x", 0, lambda: False)
+
+
+def test_aws_errors_are_scrubbed_of_secrets(tmp_path):
+    from botocore.exceptions import ClientError
+
+    redshift_config(tmp_path / "dwh.cfg", "")  # registers the password as a secret
+
+    def reject(**kwargs):
+        raise ClientError({"Error": {"Code": "InvalidParameterValue",
+                                     "Message": f"MasterUserPassword {PASSWORD} is too weak"}}, "CreateCluster")
+
+    with pytest.raises(aws.AwsError) as err:
+        aws._call("create cluster", reject)
+    assert "create cluster failed: InvalidParameterValue" in str(err.value) and PASSWORD not in str(err.value)
+
+
+def test_teardown_waits_for_a_cluster_still_being_created(tmp_path, monkeypatch):
+    """delete_cluster refuses a cluster that is still creating (InvalidClusterState): wait, then delete."""
+    from botocore.exceptions import ClientError
+
+    config = redshift_config(tmp_path / "dwh.cfg", "")
+    deletes = []
+
+    class Redshift:
+        def delete_cluster(self, **params):
+            deletes.append(params)
+            if len(deletes) == 1:
+                raise ClientError({"Error": {"Code": "InvalidClusterState", "Message": "creating"}}, "DeleteCluster")
+
+    statuses = ["creating", "available", None]  # what describe_clusters says, poll after poll
+    monkeypatch.setattr(aws, "describe_cluster", lambda a: {"ClusterStatus": "creating"})
+    monkeypatch.setattr(aws, "_cluster_status", lambda a: statuses.pop(0))
+    handle = aws.Aws(config, clients={"redshift": Redshift()})
+    handle.poll_seconds = 0
+    removed = aws._teardown_cluster(handle, final_snapshot=False, wait_minutes=1)
+    assert removed == ("cluster", "deleted", "sparkify-test")
+    assert len(deletes) == 2 and statuses == []
+
+
+def test_still_running_says_so_when_it_cannot_check(tmp_path):
+    config = redshift_config(tmp_path / "dwh.cfg", "")
+
+    class Broken:
+        class exceptions:  # noqa: N801
+            ClusterNotFoundFault = KeyError
+
+        def describe_clusters(self, **kwargs):
+            from botocore.exceptions import ClientError
+
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "DescribeClusters")
+
+    message = aws.still_running(config, aws=aws.Aws(config, clients={"redshift": Broken()}))
+    assert "sparkify-test may still be running" in message and "AccessDenied" in message

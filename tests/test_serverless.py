@@ -25,6 +25,10 @@ VPC, GROUP = "vpc-0abc", "sg-0123456789abcdef0"
 SUBNETS = ["subnet-0c", "subnet-0a", "subnet-0b"]
 ENDPOINT = f"sparkify-workgroup.{ACCOUNT}.us-west-2.redshift-serverless.amazonaws.com"
 TAGS = [{"key": "project", "value": "sparkify"}]
+WG = {"workgroupName": "sparkify-workgroup"}
+NS = {"namespaceName": "sparkify-namespace"}
+ROLE_SHAPE = {"RoleName": ROLE, "Arn": ROLE_ARN, "Path": "/", "RoleId": "AROA1234567890123",
+              "CreateDate": "2025-01-01T00:00:00Z"}
 
 
 @pytest.fixture
@@ -76,8 +80,7 @@ def test_serverless_provisioning_sends_exactly_the_least_privilege_requests(conf
     trust = {"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Principal": {"Service": ["redshift.amazonaws.com", "redshift-serverless.amazonaws.com"]},
         "Action": "sts:AssumeRole"}]}
-    iam.add_response("create_role", {"Role": {"RoleName": ROLE, "Arn": ROLE_ARN, "Path": "/", "RoleId": "AROA1234567890123",
-                                              "CreateDate": "2025-01-01T00:00:00Z"}},
+    iam.add_response("create_role", {"Role": ROLE_SHAPE},
                      {"RoleName": ROLE, "AssumeRolePolicyDocument": json.dumps(trust), "Tags": [aws.PROJECT_TAG],
                       "Description": ANY})
     iam.add_response("list_attached_role_policies", {"AttachedPolicies": []}, {"RoleName": ROLE})
@@ -95,22 +98,22 @@ def test_serverless_provisioning_sends_exactly_the_least_privilege_requests(conf
     ec2.add_response("authorize_security_group_ingress", {"Return": True}, {
         "GroupId": GROUP, "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 5439, "ToPort": 5439, "IpRanges": [
             {"CidrIp": "203.0.113.7/32", "Description": aws.RULE_DESCRIPTION}]}]})
-    rs.add_client_error("get_namespace", "ResourceNotFoundException", expected_params={"namespaceName": "sparkify-namespace"})
-    rs.add_client_error("get_workgroup", "ResourceNotFoundException", expected_params={"workgroupName": "sparkify-workgroup"})
+    rs.add_client_error("get_namespace", "ResourceNotFoundException", expected_params=NS)
+    rs.add_client_error("get_workgroup", "ResourceNotFoundException", expected_params=WG)
     rs.add_response("create_namespace", _namespace("MODIFYING"), {
         "namespaceName": "sparkify-namespace", "dbName": "sparkify", "adminUsername": "sparkify",
         "adminUserPassword": PASSWORD, "iamRoles": [ROLE_ARN], "defaultIamRoleArn": ROLE_ARN, "tags": TAGS})
-    rs.add_response("get_namespace", _namespace("MODIFYING"), {"namespaceName": "sparkify-namespace"})
-    rs.add_response("get_namespace", _namespace("AVAILABLE"), {"namespaceName": "sparkify-namespace"})
+    rs.add_response("get_namespace", _namespace("MODIFYING"), NS)
+    rs.add_response("get_namespace", _namespace("AVAILABLE"), NS)
     ec2.add_response("describe_subnets", {"Subnets": [{"SubnetId": s} for s in SUBNETS]},
                      {"Filters": [{"Name": "vpc-id", "Values": [VPC]}]})
     rs.add_response("create_workgroup", _workgroup("CREATING"), {
         "workgroupName": "sparkify-workgroup", "namespaceName": "sparkify-namespace", "baseCapacity": 8,
         "port": 5439, "publiclyAccessible": True, "securityGroupIds": [GROUP], "subnetIds": sorted(SUBNETS),
         "tags": TAGS})
-    rs.add_response("get_workgroup", _workgroup("CREATING"), {"workgroupName": "sparkify-workgroup"})
-    rs.add_response("get_workgroup", _workgroup("AVAILABLE"), {"workgroupName": "sparkify-workgroup"})
-    rs.add_response("get_workgroup", _workgroup("AVAILABLE"), {"workgroupName": "sparkify-workgroup"})
+    rs.add_response("get_workgroup", _workgroup("CREATING"), WG)
+    rs.add_response("get_workgroup", _workgroup("AVAILABLE"), WG)
+    rs.add_response("get_workgroup", _workgroup("AVAILABLE"), WG)
 
     result = aws.provision(config, aws=handle, wait_minutes=1)
     for stub in stubs.values():
@@ -129,8 +132,7 @@ def test_serverless_reuses_what_exists_and_reports_what_still_costs(config, stub
     handle, stubs = stubbed
     _identity(stubs)
     iam, ec2, rs = stubs["iam"], stubs["ec2"], stubs["serverless"]
-    iam.add_response("get_role", {"Role": {"RoleName": ROLE, "Arn": ROLE_ARN, "Path": "/", "RoleId": "AROA1234567890123",
-                                           "CreateDate": "2025-01-01T00:00:00Z"}}, {"RoleName": ROLE})
+    iam.add_response("get_role", {"Role": ROLE_SHAPE}, {"RoleName": ROLE})
     iam.add_response("list_attached_role_policies", {"AttachedPolicies": [
         {"PolicyName": "AmazonS3ReadOnlyAccess", "PolicyArn": aws.S3_READ_POLICY}]}, {"RoleName": ROLE})
     ec2.add_response("describe_vpcs", {"Vpcs": [{"VpcId": VPC}]}, None)
@@ -152,8 +154,7 @@ def test_serverless_reuses_what_exists_and_reports_what_still_costs(config, stub
     message = aws.still_running(config, aws=handle)
     assert "workgroup sparkify-workgroup still exists" in message and "$3.00 per hour of query time" in message
 
-    iam.add_response("get_role", {"Role": {"RoleName": ROLE, "Arn": ROLE_ARN, "Path": "/", "RoleId": "AROA1234567890123",
-                                           "CreateDate": "2025-01-01T00:00:00Z"}}, None)
+    iam.add_response("get_role", {"Role": ROLE_SHAPE}, None)
     rs.add_response("get_namespace", _namespace("AVAILABLE"), None)
     rs.add_response("get_workgroup", _workgroup("AVAILABLE"), None)
     rs.add_response("get_workgroup", _workgroup("AVAILABLE"), None)
@@ -167,13 +168,13 @@ def test_serverless_teardown_deletes_workgroup_namespace_group_and_role(config, 
     handle, stubs = stubbed
     _identity(stubs)
     iam, ec2, rs = stubs["iam"], stubs["ec2"], stubs["serverless"]
-    rs.add_response("get_workgroup", _workgroup("AVAILABLE"), {"workgroupName": "sparkify-workgroup"})
-    rs.add_response("delete_workgroup", _workgroup("DELETING"), {"workgroupName": "sparkify-workgroup"})
-    rs.add_response("get_workgroup", _workgroup("DELETING"), {"workgroupName": "sparkify-workgroup"})
-    rs.add_client_error("get_workgroup", "ResourceNotFoundException", expected_params={"workgroupName": "sparkify-workgroup"})
-    rs.add_response("get_namespace", _namespace("AVAILABLE"), {"namespaceName": "sparkify-namespace"})
-    rs.add_response("delete_namespace", _namespace("DELETING"), {"namespaceName": "sparkify-namespace"})
-    rs.add_client_error("get_namespace", "ResourceNotFoundException", expected_params={"namespaceName": "sparkify-namespace"})
+    rs.add_response("get_workgroup", _workgroup("AVAILABLE"), WG)
+    rs.add_response("delete_workgroup", _workgroup("DELETING"), WG)
+    rs.add_response("get_workgroup", _workgroup("DELETING"), WG)
+    rs.add_client_error("get_workgroup", "ResourceNotFoundException", expected_params=WG)
+    rs.add_response("get_namespace", _namespace("AVAILABLE"), NS)
+    rs.add_response("delete_namespace", _namespace("DELETING"), NS)
+    rs.add_client_error("get_namespace", "ResourceNotFoundException", expected_params=NS)
     ec2.add_response("describe_vpcs", {"Vpcs": [{"VpcId": VPC}]}, None)
     ec2.add_response("describe_security_groups", {"SecurityGroups": [{"GroupId": GROUP}]}, None)
     ec2.add_client_error("delete_security_group", "DependencyViolation", expected_params={"GroupId": GROUP})

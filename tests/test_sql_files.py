@@ -15,9 +15,10 @@ EXAMPLE_PARAMS = {"log_data": "s3://udacity-dend/log_data", "song_data": "s3://u
                   "iam_role": "arn:aws:iam::123456789012:role/sparkify", "max_errors": 10, "top_n": 5,
                   "query": 1, "table_name": "songplays", "tbl": 1, "tablename": "songplays", "filename": "f",
                   "line_number": 1, "colname": "c", "type": "t", "col_length": "1", "raw_line": "r",
-                  "raw_field_value": "v", "err_code": 1, "err_reason": "why"}
+                  "raw_field_value": "v", "err_code": 1, "err_reason": "why", "session_id": 1073,
+                  "started_at": "2018-11-30 00:00:00", "milliseconds": 3600000}
 FILES = sqlfiles.every_file()
-REDSHIFT_ONLY = "redshift/"  # Redshift system functions (pg_last_copy_id ...); never run locally
+REDSHIFT_ONLY = "redshift/"  # Redshift system views and functions (sys_load_history ...); never run locally
 
 
 def test_there_are_sql_files():
