@@ -179,7 +179,6 @@ def _code_cells(stem: str) -> list[str]:
 def test_the_notebooks_code_runs_on_redshift_through_the_double(cluster, config_path, stem, tmp_path, monkeypatch):
     """Each notebook's code cells, with its parameters, in one namespace, as papermill would run them."""
     import sparkify.aws as aws
-
     import sparkify_helpers as h
 
     monkeypatch.setattr(aws, "provision", lambda config, **kw: aws.pd.DataFrame(
