@@ -135,11 +135,14 @@ class _Console:
 
 def run(config_path: str | None = None, backend: str | None = None, *, run_id: str | None = None,
         reports_dir: Path | None = None, notebook_dir: Path = NOTEBOOKS_DIR, only: list[str] | None = None,
-        notebook_params: dict | None = None, echo: Callable[[str], None] | None = None) -> Path:
+        notebook_params: dict | None = None, echo: Callable[[str], None] | None = None,
+        teardown_on_failure: bool = False) -> Path:
     """Execute the notebooks into a new run folder and export the reports; returns the folder.
     Reports go to ``reports/`` unless ``reports_dir`` or SPARKIFY_REPORTS_DIR says otherwise.
     ``notebook_params`` go to every notebook that declares them (never secrets: refused).
-    ``echo`` receives one line per notebook."""
+    ``echo`` receives one line per notebook. A failed run ends its message with what still costs
+    money (the backend's ``still_running``); ``teardown_on_failure`` first runs the teardown
+    notebook (05) after the failure."""
     import papermill as pm
 
     notebook_params = dict(notebook_params or {})
@@ -172,34 +175,53 @@ def run(config_path: str | None = None, backend: str | None = None, *, run_id: s
     interrupted = False
     kernel = _kernel_name()
     console = _Console(echo)
+    still_running: str | None = None
     sockets = Path(tempfile.mkdtemp(prefix="sparkify-kernel-"))  # private (0700): the kernels' IPC sockets
+    kernel_log = open(run_dir / "kernel.log", "ab")  # noqa: SIM115 - closed in the finally below
+
+    def execute(source: Path) -> str | None:
+        """Run one notebook; the failure message, or None."""
+        nonlocal interrupted
+        target = run_dir / source.name
+        log.info("running %s", source.name)
+        console.started(source.stem)
+        started = time.perf_counter()
+        try:
+            params = {k: v for k, v in run_params.items() if k in declared_parameters(source)}
+            pm.execute_notebook(str(source), str(target), parameters=params, kernel_name=kernel,
+                                cwd=str(WORKSPACE), progress_bar=False, log_output=False,
+                                request_save_on_cell_execute=False,
+                                kernel_manager_class=_kernel_manager_class(sockets, kernel_log))
+        except (Exception, KeyboardInterrupt) as err:  # PapermillExecutionError, kernel failures, Ctrl-C
+            seconds[source.stem] = round(time.perf_counter() - started, 2)
+            interrupted = isinstance(err, KeyboardInterrupt)
+            log.info("FAILED: %s", _failure(err, source))  # the caller reports it; run.log keeps it
+            console.finished(source.stem, seconds[source.stem], "FAILED", "")
+            return _failure(err, source)
+        seconds[source.stem] = round(time.perf_counter() - started, 2)
+        log.info("%s done in %.1f s", source.name, seconds[source.stem])
+        console.finished(source.stem, seconds[source.stem], "ok", _key_figure(source.stem, run_dir))
+        return None
+
     try:
-        with open(run_dir / "kernel.log", "ab") as kernel_log:
-            for source in selected:
-                target = run_dir / source.name
-                log.info("running %s", source.name)
-                console.started(source.stem)
-                started = time.perf_counter()
-                try:
-                    params = {k: v for k, v in run_params.items() if k in declared_parameters(source)}
-                    pm.execute_notebook(str(source), str(target), parameters=params, kernel_name=kernel,
-                                        cwd=str(WORKSPACE), progress_bar=False, log_output=False,
-                                        request_save_on_cell_execute=False,
-                                        kernel_manager_class=_kernel_manager_class(sockets, kernel_log))
-                except (Exception, KeyboardInterrupt) as err:  # PapermillExecutionError, kernel failures, Ctrl-C
-                    seconds[source.stem] = round(time.perf_counter() - started, 2)
-                    failure, failed_notebook = _failure(err, source), source.stem
-                    interrupted = isinstance(err, KeyboardInterrupt)
-                    log.info("FAILED: %s", failure)  # the caller reports it; run.log keeps it
-                    console.finished(source.stem, seconds[source.stem], "FAILED", "")
-                    break
-                seconds[source.stem] = round(time.perf_counter() - started, 2)
-                log.info("%s done in %.1f s", source.name, seconds[source.stem])
-                console.finished(source.stem, seconds[source.stem], "ok", _key_figure(source.stem, run_dir))
-    finally:
-        summary = write_summary(run_dir, config, seconds, failure, failed_notebook, interrupted=interrupted,
-                                started_at=started_at)
         for source in selected:
+            failure = execute(source)
+            if failure:
+                failed_notebook = source.stem
+                break
+        if failure:
+            teardown = next((nb for nb in notebooks(notebook_dir) if nb.stem.startswith("05")), None)
+            if teardown_on_failure and teardown is not None and teardown.stem != failed_notebook:
+                teardown_failure = execute(teardown)
+                failure += f"\nteardown after the failure: {teardown_failure or teardown.stem + ' ran'}"
+            still_running = _still_running(config)
+            if still_running:
+                failure += f"\n{still_running}"
+    finally:
+        kernel_log.close()
+        summary = write_summary(run_dir, config, seconds, failure, failed_notebook, interrupted=interrupted,
+                                started_at=started_at, still_running=still_running)
+        for source in notebooks(notebook_dir):
             if (run_dir / source.name).exists():
                 export_html(run_dir / source.name, run_dir / f"{source.stem}.html", summary)
         write_index(reports_dir)
@@ -267,15 +289,26 @@ def _records(run_dir: Path) -> dict:
     return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))} if folder.exists() else {}
 
 
+def _still_running(config: Config) -> str | None:
+    """What the backend says still costs money after a failure (never raises: it is the last word)."""
+    from .backends import backend_for
+
+    try:
+        return backend_for(config).still_running()
+    except Exception as err:  # noqa: BLE001 - the failure being reported matters more
+        return f"could not check whether the warehouse still runs: {redact(str(err)).strip()}"
+
+
 def write_summary(run_dir: Path, config: Config, seconds: dict, failure: str | None,
                   failed_notebook: str | None = None, *, interrupted: bool = False,
-                  started_at: dt.datetime | None = None) -> dict:
+                  started_at: dt.datetime | None = None, still_running: str | None = None) -> dict:
     records = _records(run_dir)
     summary = {
         "run_id": run_dir.name,
         "status": "interrupted" if interrupted else "failed" if failure else "ok",
         "error": failure,
         "failed_notebook": failed_notebook,
+        "still_running": still_running,
         "backend": config.backend,
         "source": config.sources(),
         "data": config.data_label(),

@@ -71,7 +71,7 @@ def _run(args) -> int:
               f"{'the day ' + day if day else 'full load'}, notebooks {' '.join(only or ['all'])}")
         try:
             run_dir = run(args.config, args.backend, only=only, echo=print,
-                          notebook_params={**params, "run_date": day})
+                          notebook_params={**params, "run_date": day}, teardown_on_failure=args.teardown_on_failure)
         except BatchFailed as failed:
             print(f"sparkify run FAILED{' on ' + day if day else ''}: {failed}", file=sys.stderr)
             return 130 if "interrupted" in str(failed) else 1
@@ -167,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
                      help="bad records each COPY may reject before it fails (MAXERROR; default 0)")
     run.add_argument("--reset", action="store_true",
                      help="drop and re-create every table first (notebook 01 with reset=True): all data is lost")
+    run.add_argument("--teardown-on-failure", dest="teardown_on_failure", action="store_true",
+                     help="after a failed notebook, run the teardown notebook (05) so nothing keeps costing money")
     run.set_defaults(func=_run)
 
     status = sub.add_parser("status", help="whether the warehouse runs, where, and what its tables hold")

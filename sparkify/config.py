@@ -26,6 +26,7 @@ from .paths import WORKSPACE
 
 PROJECT_ROOT = WORKSPACE  # dwh.cfg, .warehouse/ and data/sample/ live here (see sparkify/paths.py)
 BACKENDS = ("local", "redshift")
+DEPLOYMENTS = ("cluster", "serverless")  # [DWH] DWH_DEPLOYMENT: how the redshift backend is provisioned
 SECRET_KEYS = {("AWS", "KEY"), ("AWS", "SECRET"), ("DWH", "DWH_DB_PASSWORD"), ("CLUSTER", "DWH_DB_PASSWORD")}
 REDACTED = "********"
 DEFAULTS = "built-in defaults"  # Config.source when no file was read
@@ -128,7 +129,11 @@ class DwhSettings:
     port: int = 5439
     iam_role_arn: str = ""
     allowed_cidr: str = ""  # who may reach the cluster on DWH_PORT, e.g. 203.0.113.7/32
-    allow_public: bool = False  # must be true to admit 0.0.0.0/0
+    allow_public: bool = False  # must be true to admit a /0 network (everyone)
+    deployment: str = "cluster"  # cluster (provisioned nodes) or serverless (namespace + workgroup)
+    namespace: str = "sparkify-namespace"  # serverless: holds the database, users and the IAM role
+    workgroup: str = "sparkify-workgroup"  # serverless: the compute, its network and its endpoint
+    base_capacity: int = 8  # serverless: Redshift Processing Units (RPU) a query starts with
 
 
 @dataclass(frozen=True)
@@ -206,6 +211,10 @@ _SCHEMA: dict[tuple[str, str], tuple[str, str, str]] = {
                                   "arn:aws:iam::123456789012:role/sparkify (written by notebook 00)"),
     ("DWH", "DWH_ALLOWED_CIDR"): ("dwh.allowed_cidr", "cidr", "203.0.113.7/32"),
     ("DWH", "DWH_ALLOW_PUBLIC"): ("dwh.allow_public", "bool", "false"),
+    ("DWH", "DWH_DEPLOYMENT"): ("dwh.deployment", "deployment", "cluster or serverless"),
+    ("DWH", "DWH_NAMESPACE"): ("dwh.namespace", "serverless_name", "sparkify-namespace"),
+    ("DWH", "DWH_WORKGROUP"): ("dwh.workgroup", "serverless_name", "sparkify-workgroup"),
+    ("DWH", "DWH_BASE_CAPACITY"): ("dwh.base_capacity", "rpu", "8 (4, or a multiple of 8 up to 1024)"),
     ("CLUSTER", "DWH_ENDPOINT"): ("cluster.endpoint", "text",
                                   "sparkify-cluster.abc123.us-west-2.redshift.amazonaws.com"),
     ("CLUSTER", "DWH_DB"): ("cluster.db", "identifier", "sparkify"),
@@ -223,6 +232,7 @@ _SCHEMA: dict[tuple[str, str], tuple[str, str, str]] = {
 }
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,62}$")
+_SERVERLESS_NAME = re.compile(r"^[a-z0-9-]{3,64}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 
 
@@ -247,6 +257,22 @@ def _convert(source: str, base: Path, section: str, key: str, raw: str):
         if value.lower() not in BACKENDS:
             raise bad("unknown backend")
         return value.lower()
+    if kind == "deployment":
+        if value.lower() not in DEPLOYMENTS:
+            raise bad("unknown deployment")
+        return value.lower()
+    if kind == "serverless_name":
+        if not _SERVERLESS_NAME.match(value):
+            raise bad("not a valid name (3-64 lower-case letters, digits or -)")
+        return value
+    if kind == "rpu":
+        try:
+            number = int(value)
+        except ValueError:
+            raise bad("not a whole number") from None
+        if not (number == 4 or (number % 8 == 0 and 8 <= number <= 1024)):
+            raise bad("Redshift Serverless accepts 4, or 8 to 1024 in steps of 8")
+        return number
     if kind == "cluster_type":
         if value not in ("multi-node", "single-node"):
             raise bad("unknown cluster type")

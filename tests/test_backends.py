@@ -9,12 +9,14 @@ transaction boundaries. Nothing above the backends may ask which backend it talk
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import re
 from pathlib import Path
 
 import psycopg2
 import pytest
 from conftest import ROOT, write_config
+from redshift_double import RedshiftDouble
 
 from sparkify import sqlfiles
 from sparkify.backends import BACKENDS, LocalBackend, RedshiftBackend, backend_for
@@ -25,77 +27,18 @@ PASSWORD = "RecordedPassw0rdNeverShown"
 ROLE = "arn:aws:iam::123456789012:role/sparkify-s3-read"
 
 
-# -- a connection that answers like a Redshift cluster and records what it was sent ------------------
-class RecordingCursor:
-    def __init__(self, conn: RecordingConnection) -> None:
-        self.conn = conn
-        self.description = None
-        self.rowcount = -1
-        self._rows: list[tuple] = []
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def execute(self, text: str, params=None) -> None:
-        self.conn.log.append(("execute", text, dict(params or {})))
-        if self.conn.fail_on and self.conn.fail_on in text:
-            raise psycopg2.errors.InternalError_("Load into table 'staging_events' failed. Check 'stl_load_errors'")
-        columns, rows = self.conn.answer(text)
-        self.description = [(c,) for c in columns] if columns else None
-        self._rows = rows
-        self.rowcount = len(rows) if columns else 0
-
-    def fetchall(self) -> list[tuple]:
-        return self._rows
-
-
-class RecordingConnection:
-    """Enough of a psycopg2 connection for :class:`Session`; answers from the ``answers`` table."""
-
-    def __init__(self, answers: dict[str, tuple[list[str], list[tuple]]], fail_on: str = "") -> None:
-        self.answers = answers
-        self.fail_on = fail_on
-        self.log: list[tuple] = []
-        self.closed = 0
-
-    def answer(self, text: str):
-        for name, result in self.answers.items():
-            if sqlfiles.load(name).text == text:
-                return result
-        if any(f.text == text for f in sqlfiles.folder("checks")):
-            return ["x"], []  # a check that finds no offending rows
-        return None, []  # a statement without a result
-
-    def cursor(self):
-        return RecordingCursor(self)
-
-    def commit(self) -> None:
-        self.log.append(("commit",))
-
-    def rollback(self) -> None:
-        self.log.append(("rollback",))
-
-    def close(self) -> None:
-        self.closed = 1
-
-    def statements(self) -> list[tuple]:
-        """The log without the defensive rollbacks that open each transaction."""
-        return [entry for entry in self.log if entry != ("rollback",)]
-
-
+STARTED = dt.datetime(2018, 12, 1, 9, 30, 0)
 REDSHIFT_ANSWERS = {
-    "redshift/last_copy": (["query_id", "rows_loaded"], [(4711, 1200)]),
-    "redshift/copy_files": (["files"], [(7,)]),
+    "redshift/copy_started": (["session_id", "started_at"], [(1073, STARTED)]),
+    "redshift/last_copy": (["rows_loaded"], [(1200,)]),
+    "redshift/copy_history": (["query_id", "status", "loaded_rows", "files", "error_count"],
+                              [(4711, "completed", 1200, 7, 0)]),
     "redshift/copy_rejects": (["rows_rejected"], [(0,)]),
-    "redshift/recent_load_errors": (["query", "filename", "line_number", "colname", "raw_field_value",
-                                     "err_reason"], [(4712, "s3://lake/log_data/2018-11-01-events.json", 3,
-                                                      "ts", "abc", "Invalid digit")]),
+    "redshift/copy_errors": (["query_id", "filename", "line_number", "colname", "err_reason"],
+                             [(4712, "s3://lake/log_data/2018-11-01-events.json", 3, "ts", "Invalid digit")]),
     "status/table_row_counts": (["table_name", "row_count"], [(t, 0) for t in ALL_TABLES]),
     "status/server_version": (["version"], [("PostgreSQL 8.0.2 on i686-pc-linux-gnu, Redshift 1.0.77467",)]),
-    "analysis/most_played_song": (["title", "name", "play_count"], [("Greece 2000", "Three Drives", 55)]),
+    "analysis/most_played_song": (["title", "play_count"], [("Greece 2000", 55)]),
 }
 
 
@@ -116,7 +59,7 @@ def _text(name: str) -> str:
 
 # -- scenarios ---------------------------------------------------------------------------------------
 def test_create_tables_on_redshift_sends_each_ddl_file_as_written_in_one_transaction(redshift_config):
-    conn = RecordingConnection(REDSHIFT_ANSWERS)
+    conn = RedshiftDouble(REDSHIFT_ANSWERS)
     counts = Session(redshift_config, conn=conn).create_tables()
     expected = [("execute", _text(f"ddl/{verb}_{t}"), {}) for t in ALL_TABLES + BOOKKEEPING_TABLES
                 for verb in ("drop", "create")]
@@ -133,17 +76,19 @@ def test_create_tables_locally_builds_the_seven_tables_and_the_load_errors_table
 
 
 def test_stage_on_redshift_binds_the_copy_parameters_and_reads_counts_back(redshift_config):
-    conn = RecordingConnection(REDSHIFT_ANSWERS)
+    conn = RedshiftDouble(REDSHIFT_ANSWERS)
     report = Session(redshift_config, conn=conn).stage("staging_events", max_errors=3, progress=False)
     params = {"log_data": "s3://lake/log_data", "song_data": "s3://lake/song_data",
               "log_jsonpath": "s3://lake/log_json_path.json", "region": "us-west-2", "iam_role": ROLE,
               "max_errors": 3}
+    mark = {"session_id": 1073, "started_at": STARTED}
     assert conn.statements() == [
         ("execute", _text("ddl/drop_staging_events"), {}),
         ("execute", _text("ddl/create_staging_events"), {}),
+        ("execute", _text("redshift/copy_started"), {}),
         ("execute", _text("copy/staging_events"), params),
         ("execute", _text("redshift/last_copy"), {}),
-        ("execute", _text("redshift/copy_files"), {"query": 4711}),
+        ("execute", _text("redshift/copy_history"), {**mark, "table_name": "staging_events"}),
         ("execute", _text("redshift/copy_rejects"), {"query": 4711}),
         ("execute", _text("stage/forget_staging_log"), {"table_name": "staging_events"}),
         ("execute", _text("stage/record_staging_log"), {
@@ -151,6 +96,7 @@ def test_stage_on_redshift_binds_the_copy_parameters_and_reads_counts_back(redsh
             "rows_loaded": 1200, "rows_rejected": 0}),
         ("commit",),
     ]
+    assert conn.rejected == []
     assert (report.files, report.records_read, report.rows_loaded, report.rows_rejected, report.query_id) == \
         (7, 1200, 1200, 0, 4711)
 
@@ -167,13 +113,14 @@ def test_stage_locally_loads_the_lake_with_the_same_report(warehouse, make_confi
 def test_a_failed_copy_on_redshift_rolls_back_and_names_the_rejected_records(redshift_config):
     from sparkify.copy import CopyError
 
-    conn = RecordingConnection(REDSHIFT_ANSWERS, fail_on="COPY staging_events")
+    conn = RedshiftDouble(REDSHIFT_ANSWERS, fail_on="COPY staging_events")
     with pytest.raises(CopyError) as err:
         Session(redshift_config, conn=conn).stage("staging_events", progress=False)
     message = str(err.value)
     assert "COPY staging_events from s3://lake/log_data failed on Redshift" in message
     assert "2018-11-01-events.json" in message and "Invalid digit" in message and PASSWORD not in message
-    assert ("commit",) not in conn.log[: conn.log.index(("execute", _text("redshift/recent_load_errors"), {}))]
+    lookup = ("execute", _text("redshift/copy_errors"), {"session_id": 1073, "started_at": STARTED})
+    assert ("commit",) not in conn.log[: conn.log.index(lookup)]  # asked only after the rollback
     assert conn.log.count(("rollback",)) >= 2  # the step's transaction was rolled back
 
 
@@ -182,13 +129,13 @@ def test_transform_on_redshift_runs_every_upsert_and_check_in_one_transaction(re
     checks = [("execute", f.text, {}) for f in sqlfiles.folder("checks")]
     upserts = [("execute", _text(f"transform/{step}"), {}) for step in UPSERTS]
 
-    conn = RecordingConnection(REDSHIFT_ANSWERS)  # a full load: the star schema emptied first
+    conn = RedshiftDouble(REDSHIFT_ANSWERS)  # a full load: the star schema emptied first
     results = Session(redshift_config, conn=conn).transform()
     clears = [("execute", _text(f"transform/clear_{t}"), {}) for t in (*STAR_TABLES, "load_log")]
     assert conn.statements() == [counts, *clears, *upserts, counts, *checks, ("commit",)]
     assert set(results["status"]) == {"pass"} and len(results) == len(checks)
 
-    conn = RecordingConnection(REDSHIFT_ANSWERS)  # a daily load: nothing emptied, the day recorded
+    conn = RedshiftDouble(REDSHIFT_ANSWERS)  # a daily load: nothing emptied, the day recorded
     Session(redshift_config, conn=conn).transform("2018-11-05")
     day = {"run_date": "2018-11-05"}
     assert conn.statements() == [counts, *upserts, ("execute", _text("transform/load_log_add_run_date"), day),
@@ -197,11 +144,11 @@ def test_transform_on_redshift_runs_every_upsert_and_check_in_one_transaction(re
 
 
 def test_analysis_runs_the_same_file_on_both_backends(redshift_config, session):
-    conn = RecordingConnection(REDSHIFT_ANSWERS)
+    conn = RedshiftDouble(REDSHIFT_ANSWERS)
     remote = Session(redshift_config, conn=conn).analysis("most_played_song")
     assert conn.statements() == [("execute", _text("analysis/most_played_song"), {}), ("commit",)]
     local = session.analysis("most_played_song")
-    assert list(remote.columns) == list(local.columns) == ["title", "name", "play_count"]
+    assert list(remote.columns) == list(local.columns) == ["title", "play_count"]
 
 
 # -- the interface itself ------------------------------------------------------------------------------
@@ -213,11 +160,14 @@ def test_backend_for_picks_the_configured_class(redshift_config, make_config):
 
 def test_redshift_connections_time_out_keep_alive_and_encrypt(redshift_config, monkeypatch):
     seen = {}
-    monkeypatch.setattr(psycopg2, "connect", lambda **kwargs: seen.update(kwargs) or RecordingConnection({}))
+    monkeypatch.setattr(psycopg2, "connect", lambda **kwargs: seen.update(kwargs) or RedshiftDouble({}))
     backend = RedshiftBackend(redshift_config)
-    backend.connect()
+    conn = backend.connect()
+    assert conn.log == [("execute", _text("redshift/set_statement_timeout"), {"milliseconds": 3_600_000}),
+                        ("commit",)]
     assert seen["connect_timeout"] == 15 and seen["keepalives"] == 1 and seen["keepalives_idle"] == 60
-    assert seen["sslmode"] == "require" and "statement_timeout=3600000" in seen["options"]
+    assert seen["sslmode"] == "verify-full" and seen["sslrootcert"].endswith("redshift-ca-bundle.crt")
+    assert "BEGIN CERTIFICATE" in open(seen["sslrootcert"]).read()
     assert seen["host"] == "sparkify.abc123.us-west-2.redshift.amazonaws.com" and seen["port"] == 5439
     engine = backend.sql_engine()
     assert PASSWORD not in repr(engine) and PASSWORD not in str(engine.url)
@@ -237,6 +187,8 @@ def test_redshift_lifecycle_delegates_to_aws_and_describes_itself(redshift_confi
     assert calls == [("provision", {"create_cluster": False, "wait_minutes": 5}),
                      ("teardown", {"delete_cluster": False, "final_snapshot": True}), ("status",)]
     assert "deleted by notebook 05" in backend.stop()
+    monkeypatch.setattr(aws, "still_running", lambda config: "cluster x is still running")
+    assert backend.still_running() == "cluster x is still running"
     assert backend.is_reachable() and backend.iam_role() == ROLE
     described = backend.describe()
     assert described["backend"] == "redshift" and described["LOG_DATA"] == "s3://lake/log_data"

@@ -113,7 +113,8 @@ def test_users_exact(staged):
 def test_songs_artists_time_exact(staged):
     staged.transform()
     songs = table(staged, "songs", "song_id")
-    assert len(songs) == len(SONGS) and ("SOEDGE", "  Edge ", "ARSPACE", 0, 99.0) in songs
+    # trailing blanks dropped (Redshift ignores them when comparing), leading ones kept
+    assert len(songs) == len(SONGS) and ("SOEDGE", "  Edge", "ARSPACE", 0, 99.0) in songs
     assert ("SOGIN", "Gin And Juice", "ARSNOOP", 1994, 240.12345) in songs  # precision kept
     assert table(staged, "artists", "artist_id") == [
         ("ARDUO", "Duo", None, None, None),

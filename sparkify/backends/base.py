@@ -99,6 +99,11 @@ class Backend(ABC):
     def teardown(self, *, keep: bool = False, final_snapshot: bool = False) -> pd.DataFrame:
         """Undo :meth:`provision` (``keep``: leave everything as it is)."""
 
+    def still_running(self) -> str | None:
+        """A sentence naming what still costs money and how much per hour (None: nothing does).
+        A failed batch run ends with it, so a billed warehouse is never left running silently."""
+        return None
+
     @abstractmethod
     def stop(self) -> str:
         """Stop serving (a sentence saying what happened)."""

@@ -1,8 +1,9 @@
 -- songplays (fact): one row for every NextSong event; song_id/artist_id are NULL when the song is
 -- not in the catalog.
--- Physical design: DISTKEY(start_time) co-locates each play with its time row (the largest join of
--- the analysis queries); SORTKEY(start_time) lets date-range filters skip blocks. songs, artists
--- and users are small and DISTSTYLE ALL, so joins to them never move data.
+-- Dist/sort: DISTKEY(start_time) co-locates each play with its time row (the largest join of the
+-- analysis queries; start_time is nearly unique, so no slice is skewed); SORTKEY(start_time) lets
+-- date-range filters skip blocks. songs, artists and users are small and DISTSTYLE ALL, so joins to
+-- them never move data.
 -- songplay_id is computed by the transform (ROW_NUMBER over the event order) rather than an
 -- IDENTITY column, so that re-running the transform gives identical table contents.
 CREATE TABLE IF NOT EXISTS songplays (

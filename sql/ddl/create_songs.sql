@@ -1,5 +1,5 @@
 -- songs (dimension): one row per song_id of the catalog.
--- Physical design: tens of thousands of rows at most, so DISTSTYLE ALL; SORTKEY(song_id) for the
+-- Dist/sort: tens of thousands of rows at most, so DISTSTYLE ALL; SORTKEY(song_id) for the
 -- join from songplays. duration keeps full precision (DOUBLE PRECISION).
 CREATE TABLE IF NOT EXISTS songs (
     song_id VARCHAR(32) NOT NULL,

@@ -1,7 +1,8 @@
 -- staging_songs: the song catalog exactly as COPY reads it (one row per song file).
 -- Column names are the JSON keys in lower case, so FORMAT AS JSON 'auto' maps them by name.
--- Physical design: DISTKEY(title) co-locates catalog rows with the log events that name the same
--- song (staging_events is DISTKEY(song)); SORTKEY(artist_name, title) serves the match join.
+-- Dist/sort: DISTSTYLE AUTO, since the catalog is small (tens of thousands of rows) and Redshift keeps
+-- it ALL (a copy per node, so joining the EVEN events moves nothing) while it stays small; no sort key,
+-- since the match join compares TRIM(...) values that a sort order cannot serve.
 -- Types: coordinates and duration keep full precision (DOUBLE PRECISION, never NUMERIC without a
 -- scale, which Redshift rounds to an integer); artist_location is wide because a few catalog
 -- locations are HTML fragments longer than 256 characters.
@@ -17,6 +18,4 @@ CREATE TABLE IF NOT EXISTS staging_songs (
     duration DOUBLE PRECISION,
     year SMALLINT
 )
-DISTSTYLE KEY
-DISTKEY (title)
-SORTKEY (artist_name, title);
+DISTSTYLE AUTO;

@@ -1,5 +1,5 @@
 -- time (dimension): one row per distinct songplays.start_time, broken into calendar units.
--- Physical design: DISTKEY(start_time) matches songplays, so the fact-to-time join is local to
+-- Dist/sort: DISTKEY(start_time) matches songplays, so the fact-to-time join is local to
 -- each slice; SORTKEY(start_time) for range filters. weekday: 0 = Sunday ... 6 = Saturday.
 CREATE TABLE IF NOT EXISTS "time" (
     start_time TIMESTAMP NOT NULL,

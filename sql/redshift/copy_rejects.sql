@@ -1,5 +1,5 @@
--- Redshift only: how many records one COPY rejected into stl_load_errors.
--- Columns: rows_rejected. Parameter: query (COPY id).
+-- Redshift only: how many records one COPY rejected (SYS_LOAD_ERROR_DETAIL has one row each).
+-- Columns: rows_rejected. Parameter: query (the COPY's query_id in SYS_LOAD_HISTORY).
 SELECT COUNT(*) AS rows_rejected
-FROM stl_load_errors
-WHERE query = %(query)s;
+FROM sys_load_error_detail
+WHERE query_id = %(query)s;

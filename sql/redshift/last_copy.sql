@@ -1,5 +1,3 @@
--- Redshift only: the id and loaded row count of this session's last COPY.
--- Columns: query_id, rows_loaded.
-SELECT
-    PG_LAST_COPY_ID() AS query_id,
-    PG_LAST_COPY_COUNT() AS rows_loaded;
+-- Redshift only: the rows loaded by this session's last COPY (read inside its transaction).
+-- Columns: rows_loaded.
+SELECT PG_LAST_COPY_COUNT() AS rows_loaded;

@@ -1,4 +1,5 @@
--- The records one COPY rejected (Redshift's stl_load_errors, or the local emulator's copy of it).
+-- The records one COPY rejected, from the local COPY emulator's stl_load_errors (the Redshift
+-- backend reads SYS_LOAD_ERROR_DETAIL instead: sql/redshift/load_error_detail.sql).
 -- Columns: filename, line_number, colname, raw_field_value, err_reason. Parameter: query (COPY id).
 SELECT
     TRIM(filename) AS filename,

@@ -2,18 +2,20 @@
 -- The catalog disagrees with itself about some artists ("Snoop Dogg" on one song, "Snoop Dogg
 -- featuring Kid Cudi" on another; a location on one song and none on another). The rule:
 --   name: the name used on most of the artist's songs; ties go to the shortest name (the plain
---         artist rather than a "featuring" credit), then the alphabetically first;
+--         artist rather than a "featuring" credit), then the alphabetically first. Votes are
+--         counted on RTRIM(name): Redshift ignores trailing blanks when it compares VARCHARs, so
+--         "X" and "X " are one name there, and PostgreSQL must count them as one too;
 --   location, latitude, longitude: taken together from one song, so they never mix two places:
 --         the song with coordinates first, then with a location, then the lowest song_id.
 INSERT INTO artists (artist_id, name, location, latitude, longitude)
 WITH name_votes AS (
     SELECT
         s.artist_id,
-        s.artist_name,
+        RTRIM(s.artist_name) AS artist_name,
         COUNT(*) AS songs
     FROM staging_songs AS s
     WHERE s.artist_id IS NOT NULL
-    GROUP BY s.artist_id, s.artist_name
+    GROUP BY s.artist_id, RTRIM(s.artist_name)
 ),
 
 names AS (

@@ -6,7 +6,8 @@
 -- millisecond), session, item in session and user, read as a BIGINT. Redshift has STRTOL; the local
 -- backend translates it (sparkify/dialect.py).
 -- Title and artist are trimmed because Redshift ignores trailing blanks when comparing VARCHARs and
--- PostgreSQL does not; trimming both sides makes both engines agree.
+-- PostgreSQL does not; trimming both sides makes both engines agree. level is kept without
+-- trailing blanks, as Redshift compares it.
 CREATE TEMP TABLE stage_plays AS
 SELECT
     STRTOL(
@@ -23,7 +24,7 @@ SELECT
     ) AS songplay_id,
     e.ts AS start_time,
     CAST(e.user_id AS INTEGER) AS user_id,
-    e.level,
+    RTRIM(e.level) AS level,
     TRIM(e.song) AS song_key,
     TRIM(e.artist) AS artist_key,
     e.length,

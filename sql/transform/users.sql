@@ -2,18 +2,20 @@
 -- removed by users_replace_newer.sql), one row each. Name, gender and level come from the user's
 -- latest staged event (by ts, then session and item; NULL times never count as latest), and
 -- last_seen is that event's time. All pages count, not only NextSong: a user who only browsed is
--- still a user.
+-- still a user. Trailing blanks: Redshift ignores them in comparisons, so "5" and "5 " are one user
+-- and "free " is an accepted level there; partitioning on RTRIM(user_id) and storing RTRIM(level),
+-- RTRIM(gender) makes PostgreSQL give the same rows.
 INSERT INTO users (user_id, first_name, last_name, gender, level, last_seen)
 WITH ranked AS (
     SELECT
         CAST(e.user_id AS INTEGER) AS user_id,
         e.first_name,
         e.last_name,
-        e.gender,
-        e.level,
+        RTRIM(e.gender) AS gender,
+        RTRIM(e.level) AS level,
         e.ts,
         ROW_NUMBER() OVER (
-            PARTITION BY e.user_id
+            PARTITION BY RTRIM(e.user_id)
             ORDER BY e.ts DESC NULLS LAST, e.session_id DESC, e.item_in_session DESC
         ) AS recency
     FROM staging_events AS e
