@@ -136,14 +136,14 @@ class _Console:
 def run(config_path: str | None = None, backend: str | None = None, *, run_id: str | None = None,
         reports_dir: Path | None = None, notebook_dir: Path = NOTEBOOKS_DIR, only: list[str] | None = None,
         notebook_params: dict | None = None, echo: Callable[[str], None] | None = None,
-        teardown_on_failure: bool = False) -> Path:
+        teardown_on_failure: bool = False, wait: bool = True) -> Path:
     """Execute the notebooks into a new run folder and export the reports; returns the folder.
     Reports go to ``reports/`` unless ``reports_dir`` or SPARKIFY_REPORTS_DIR says otherwise.
     ``notebook_params`` go to every notebook that declares them (never secrets: refused).
     ``echo`` receives one line per notebook. A failed run ends its message with what still costs
     money (the backend's ``still_running``); ``teardown_on_failure`` first runs the teardown
-    notebook (05) after the failure."""
-    import papermill as pm
+    notebook (05) after the failure. One run at a time holds the warehouse (sparkify.runlock): a
+    second one waits, or with ``wait=False`` is refused."""
 
     notebook_params = dict(notebook_params or {})
     for name, value in notebook_params.items():
@@ -155,11 +155,29 @@ def run(config_path: str | None = None, backend: str | None = None, *, run_id: s
     install_log_redaction()
     config = load_config(config_path, backend=backend)  # fail early, before any notebook, on bad settings
     selected = select(notebooks(notebook_dir), only)
+    from . import runlock
+    from .backends import backend_for
+
+    with runlock.hold(backend_for(config).run_lock(), run_id or "sparkify run", wait=wait, on_wait=echo):
+        return _run_holding_the_warehouse(config, selected, notebook_params, reports_dir, notebook_dir, run_id, echo,
+                                          teardown_on_failure)
+
+
+def _run_holding_the_warehouse(config: Config, selected: list[Path], notebook_params: dict, reports_dir: Path,
+                               notebook_dir: Path, run_id: str | None, echo: Callable[[str], None] | None,
+                               teardown_on_failure: bool) -> Path:
+    import papermill as pm
+
     started_at = dt.datetime.now(dt.timezone.utc)
     run_date = notebook_params.get("run_date") or ""
     run_id = run_id or f"{started_at:%Y%m%dT%H%M%SZ}-{config.backend}" + (f"-day-{run_date}" if run_date else "")
     run_dir = reports_dir / run_id
-    run_dir.mkdir(parents=True, exist_ok=False)
+    for n in range(2, 100):  # two runs that start within the same second never share a folder
+        try:
+            run_dir.mkdir(parents=True, exist_ok=False)
+            break
+        except FileExistsError:
+            run_dir = reports_dir / f"{run_id}-{n}"
     run_dir = run_dir.resolve()
     handler = logging.FileHandler(run_dir / "run.log")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))

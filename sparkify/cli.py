@@ -8,6 +8,7 @@ import sys
 
 from .backends import backend_for
 from .config import ConfigError, install_log_redaction, load_config, redact
+from .runlock import WarehouseBusy, holder_if_busy
 
 
 def _generate(args) -> int:
@@ -70,7 +71,7 @@ def _run(args) -> int:
         print(f"sparkify run: {args.backend or 'configured'} backend, "
               f"{'the day ' + day if day else 'full load'}, notebooks {' '.join(only or ['all'])}")
         try:
-            run_dir = run(args.config, args.backend, only=only, echo=print,
+            run_dir = run(args.config, args.backend, only=only, echo=print, wait=not args.no_wait,
                           notebook_params={**params, "run_date": day}, teardown_on_failure=args.teardown_on_failure)
         except BatchFailed as failed:
             print(f"sparkify run FAILED{' on ' + day if day else ''}: {failed}", file=sys.stderr)
@@ -78,6 +79,9 @@ def _run(args) -> int:
         except ValueError as err:  # e.g. --only names no notebook
             print(f"sparkify run: {err}", file=sys.stderr)
             return 2
+        except WarehouseBusy as err:
+            print(f"sparkify run: {err}", file=sys.stderr)
+            return 3
         summary = json.loads((run_dir / "summary.json").read_text())
         tables, changes = summary["tables"], summary.get("changes", {}).get("songplays")
         total = sum(summary["seconds"].values())
@@ -128,6 +132,11 @@ def _sql(args) -> int:
 
 def _stop(args) -> int:
     backend = backend_for(load_config(args.config, backend=args.backend))
+    holder = holder_if_busy(backend.run_lock())
+    if holder:
+        print(f"sparkify stop: refused: the warehouse is in use by {holder}; stop it when that run has finished",
+              file=sys.stderr)
+        return 3
     print(f"{backend.name} warehouse: {backend.stop()}")
     return 0
 
@@ -165,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
                      help="a day without a log file loads as a day without plays instead of failing")
     run.add_argument("--max-errors", dest="max_errors", type=int, default=0,
                      help="bad records each COPY may reject before it fails (MAXERROR; default 0)")
+    run.add_argument("--no-wait", dest="no_wait", action="store_true",
+                     help="if another run holds the warehouse, stop at once (exit 3) instead of waiting for it")
     run.add_argument("--reset", action="store_true",
                      help="drop and re-create every table first (notebook 01 with reset=True): all data is lost")
     run.add_argument("--teardown-on-failure", dest="teardown_on_failure", action="store_true",

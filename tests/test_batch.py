@@ -214,6 +214,9 @@ def test_a_failing_check_fails_the_batch_naming_notebook_and_check(tmp_path, bat
     """A failed run after a good one: it names the notebook and the check, the index marks it failed,
     and reports/latest still opens the good run."""
     good_run, reports = finished_run
+    good = load_config(write_config(tmp_path / "good.cfg", {"LOCAL": {"DATA_DIR": str(batch_warehouse)}}))
+    with Session(good) as s:  # the good run's star schema (notebook 05 stopped the server: this starts it)
+        before = star_checksum(s)
     lake, _ = small_lake
     bad_lake = tmp_path / "lake"
     shutil.copytree(lake, bad_lake)
@@ -240,7 +243,72 @@ def test_a_failing_check_fails_the_batch_naming_notebook_and_check(tmp_path, bat
     row = index[index.index(run_dir.name):]
     row = row[:row.index("</tr>")]
     assert 'class="failed"' in row and "03_transform_star_schema" in row and "users_level_accepted" in row
+    with Session(good) as s:  # the failed run left the good star schema queryable and unchanged
+        assert star_checksum(s) == before
     LocalWarehouse(batch_warehouse).stop()
+
+
+def star_checksum(session: Session) -> dict[str, tuple[int, str]]:
+    """Rows and an MD5 of every row, per star table: equal means unchanged."""
+    import hashlib
+
+    sums = {}
+    with session.conn.cursor() as cur:
+        for table, key in (("songplays", "songplay_id"), ("users", "user_id"), ("songs", "song_id"),
+                           ("artists", "artist_id"), ("time", "start_time")):
+            cur.execute(f'SELECT * FROM "{table}" ORDER BY {key}')
+            rows = cur.fetchall()
+            sums[table] = (len(rows), hashlib.md5(repr(rows).encode()).hexdigest())
+    session.conn.rollback()
+    assert sums["songplays"][0] > 0
+    return sums
+
+
+def test_two_runs_at_once_take_turns_and_keep_their_own_data(tmp_path, small_lake, tmp_path_factory):
+    """Two `sparkify run` started together on one warehouse: the second waits for the first, both
+    succeed, and each reports its own lake."""
+    from conftest import ROOT
+
+    from sparkify.generate import generate, params_for
+
+    other = tmp_path_factory.mktemp("other_lake")
+    other_manifest = generate(str(other), params_for("demo", events=900, songs=200, artists=90, played_songs=150,
+                                                     days=3, seed=3))
+    lakes = {"first": small_lake, "second": (other, other_manifest)}
+    with scratch_warehouse_dir("sparkify-test-two-") as warehouse_dir:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SPARKIFY_")}
+        env["SPARKIFY_REPORTS_DIR"] = str(tmp_path / "reports")
+        procs = {}
+        for name, (lake, _) in lakes.items():
+            config = write_config(tmp_path / f"{name}.cfg", {"S3": lake_sections(lake),
+                                                             "LOCAL": {"DATA_DIR": str(warehouse_dir)}})
+            procs[name] = subprocess.Popen([sys.executable, "-m", "sparkify.cli", "--config", str(config), "run",
+                                            "--only", "00", "01", "02", "03", "04"], cwd=ROOT, env=env,
+                                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        outputs = {name: proc.communicate(timeout=600)[0] for name, proc in procs.items()}
+        assert all(proc.returncode == 0 for proc in procs.values()), outputs
+        assert any("waiting for" in out for out in outputs.values())  # one of them waited for the other
+        for path in (tmp_path / "reports").glob("*-local*"):
+            summary = json.loads((path / "summary.json").read_text())
+            name = next(n for n, (lake, _) in lakes.items() if summary["source"]["log_data"] == str(lake / "log_data"))
+            assert summary["tables"]["songplays"] == lakes[name][1]["nextsong_events"], name
+
+
+def test_a_busy_warehouse_refuses_no_wait_runs_and_stop(tmp_path, small_lake, capsys):
+    from sparkify import runlock
+    from sparkify.backends import backend_for
+
+    with scratch_warehouse_dir("sparkify-test-busy-") as warehouse_dir:
+        config = write_config(tmp_path / "dwh.cfg", {"S3": lake_sections(small_lake[0]),
+                                                     "LOCAL": {"DATA_DIR": str(warehouse_dir)}})
+        lock = backend_for(load_config(config)).run_lock()
+        with runlock.hold(lock, "20181130T000000Z-local"):
+            assert main(["--config", str(config), "run", "--no-wait"]) == 3
+            assert "in use by 20181130T000000Z-local" in capsys.readouterr().err
+            assert main(["--config", str(config), "stop"]) == 3
+            assert "stop: refused" in capsys.readouterr().err
+        assert runlock.holder_if_busy(lock) is None
+        assert main(["--config", str(config), "stop"]) == 0
 
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -12,6 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pandas as pd
@@ -115,6 +116,10 @@ class Backend(ABC):
     @abstractmethod
     def is_reachable(self) -> bool:
         """Whether a connection can be made now without creating or starting anything."""
+
+    @abstractmethod
+    def run_lock(self) -> Path:
+        """The file whose lock one run at a time holds (sparkify.runlock)."""
 
     @abstractmethod
     def location(self) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pandas as pd
@@ -124,6 +125,9 @@ class LocalBackend(Backend):
 
     def is_reachable(self) -> bool:
         return self.warehouse.is_running()
+
+    def run_lock(self) -> Path:
+        return self.warehouse.data_dir / "run.lock"
 
     def location(self) -> str:
         return str(self.warehouse.data_dir)

@@ -22,6 +22,7 @@ import logging
 import time
 from collections.abc import Callable
 from importlib.resources import files
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pandas as pd
@@ -165,6 +166,12 @@ class RedshiftBackend(Backend):
 
     def is_reachable(self) -> bool:
         return bool(self.config.cluster.endpoint)
+
+    def run_lock(self) -> Path:
+        # runs from this workspace take turns; runs from other machines are the cluster owner's to plan
+        from ..paths import WORKSPACE
+
+        return WORKSPACE / f".redshift-{self.config.dwh.cluster_identifier}.run.lock"
 
     def location(self) -> str:
         c = self.config.cluster
