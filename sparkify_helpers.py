@@ -22,9 +22,11 @@ import pandas as pd
 from sparkify import charts
 from sparkify.backends import Backend, backend_for
 from sparkify.config import Config, install_log_redaction, load_config
+from sparkify.parameters import ParameterError, check_parameters
 from sparkify.pipeline import CheckFailed, Session
 
-__all__ = ["settings", "describe", "provision", "check_connection", "warehouse_status", "create_tables",
+__all__ = ["check_parameters", "ParameterError",
+           "settings", "describe", "provision", "check_connection", "warehouse_status", "create_tables",
            "stage_events", "stage_songs", "transform_star_schema", "run_checks", "table_counts", "analysis",
            "charts", "record", "teardown", "sql_engine", "CheckFailed"]
 
@@ -106,9 +108,9 @@ def create_tables() -> pd.DataFrame:
 
 
 # -- 02 stage ----------------------------------------------------------------------------------------
-def _stage(table: str, max_errors: int) -> pd.DataFrame:
+def _stage(table: str, max_errors: int, allow_empty: bool) -> pd.DataFrame:
     # a progress bar for people; a batch run's report shows the counts instead
-    report = _db().stage(table, max_errors=max_errors, progress=_k.run_dir is None)
+    report = _db().stage(table, max_errors=max_errors, progress=_k.run_dir is None, allow_empty=allow_empty)
     summary = pd.DataFrame([{
         "table": report.table, "source": report.source, "files": report.files,
         "records read": report.records_read, "rows loaded": report.rows_loaded,
@@ -123,14 +125,15 @@ def _stage(table: str, max_errors: int) -> pd.DataFrame:
     return summary
 
 
-def stage_events(max_errors: int = 0) -> pd.DataFrame:
-    """COPY the activity logs into staging_events; shows files, records read/loaded/rejected."""
-    return _stage("staging_events", max_errors)
+def stage_events(max_errors: int = 0, allow_empty: bool = False) -> pd.DataFrame:
+    """COPY the activity logs into staging_events; shows files, records read/loaded/rejected.
+    A source without any record fails unless ``allow_empty``."""
+    return _stage("staging_events", max_errors, allow_empty)
 
 
-def stage_songs(max_errors: int = 0) -> pd.DataFrame:
-    """COPY the song catalog into staging_songs."""
-    return _stage("staging_songs", max_errors)
+def stage_songs(max_errors: int = 0, allow_empty: bool = False) -> pd.DataFrame:
+    """COPY the song catalog into staging_songs (an empty catalog fails unless ``allow_empty``)."""
+    return _stage("staging_songs", max_errors, allow_empty)
 
 
 # -- 03 transform and check ------------------------------------------------------------------------

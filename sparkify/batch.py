@@ -22,6 +22,7 @@ import os
 import time
 from pathlib import Path
 
+from .atomicfile import atomic_write
 from .config import (
     DEFAULTS,
     PROJECT_ROOT,
@@ -166,7 +167,7 @@ def write_summary(run_dir: Path, config: Config, seconds: dict, failure: str | N
         "seconds": seconds,
         "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    atomic_write(run_dir / "summary.json", json.dumps(summary, indent=2))
     return summary
 
 
@@ -192,7 +193,7 @@ def write_index(reports_dir: Path = REPORTS_DIR) -> Path:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True)
     page = env.get_template("index.html.j2").render(runs=runs)
     index = reports_dir / "index.html"
-    index.write_text(page, encoding="utf-8")
+    atomic_write(index, page)
     latest = reports_dir / "latest"
     newest_ok = next((r["id"] for r in runs if r["ok"]), None)
     if latest.is_symlink() or latest.exists():

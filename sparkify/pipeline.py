@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 
 import pandas as pd
+import psycopg2
 
 from . import sqlfiles
 from .backends import StageReport, backend_for
@@ -27,6 +28,10 @@ class CheckFailed(AssertionError):
     def __init__(self, message: str, results: pd.DataFrame) -> None:
         super().__init__(message)
         self.results = results
+
+
+class EmptySource(RuntimeError):
+    """A COPY source that holds no record: the run would report success having loaded nothing."""
 
 
 class Session:
@@ -57,10 +62,17 @@ class Session:
             yield self
             self.conn.commit()
         except BaseException:
-            self.conn.rollback()
+            self._rollback()
             raise
         finally:
             self._in_transaction = False
+
+    def _rollback(self) -> None:
+        """Roll back, unless the connection is gone (the server then rolled back itself): the error
+        that ended the transaction is the one to report, not "connection already closed"."""
+        if not self.conn.closed:
+            with contextlib.suppress(psycopg2.OperationalError, psycopg2.InterfaceError):
+                self.conn.rollback()
 
     def _run(self, name: str, params: dict | None, fetch: bool):
         """One statement file on this backend. Outside a step's transaction it is a transaction of
@@ -72,7 +84,7 @@ class Session:
                           else cur.rowcount)
         except Exception:
             if not self._in_transaction:
-                self.conn.rollback()
+                self._rollback()
             raise
         if not self._in_transaction:
             self.conn.commit()
@@ -97,13 +109,22 @@ class Session:
                 self.execute(name)
         return self.table_counts()
 
-    def stage(self, table: str, max_errors: int = 0, progress: bool = True) -> StageReport:
-        """Re-create one staging table and COPY its data into it (one transaction)."""
+    def stage(self, table: str, max_errors: int = 0, progress: bool = True, allow_empty: bool = False) -> StageReport:
+        """Re-create one staging table and COPY its data into it (one transaction).
+
+        A source that holds no record at all (every file empty) raises EmptySource unless
+        ``allow_empty``: a load of nothing would otherwise pass every check and report success."""
         if table not in STAGING_TABLES:
             raise ValueError(f"{table!r} is not a staging table: choose one of {', '.join(STAGING_TABLES)}")
         report = self.backend.copy(self, table, self.backend.copy_params(max_errors), progress=progress)
         if report.rows_rejected:
             report.rejects = self.backend.load_errors(self, report.query_id)
+        if report.records_read == 0 and not allow_empty:
+            raise EmptySource(
+                f"COPY {table} read 0 records from {report.source} ({report.files} file(s), all empty): "
+                f"nothing was loaded. Check [S3] {'LOG_DATA' if table == 'staging_events' else 'SONG_DATA'} "
+                f"in {self.config.source}; if an empty source is expected, allow it (notebook 02 parameter "
+                f"allow_empty=True, or `sparkify run --allow-empty`).")
         return report
 
     def transform(self) -> pd.DataFrame:
