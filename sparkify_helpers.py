@@ -22,12 +22,14 @@ import pandas as pd
 from sparkify import charts, display
 from sparkify.backends import Backend, backend_for
 from sparkify.config import Config, install_log_redaction, load_config
+from sparkify.parameters import ParameterError, check_parameters
 from sparkify.pipeline import CheckFailed, Session
 
-__all__ = ["settings", "describe", "provision", "check_connection", "warehouse_status", "create_tables",
+__all__ = ["check_parameters", "ParameterError",
+           "settings", "describe", "provision", "check_connection", "warehouse_status", "create_tables",
            "stage_events", "stage_songs", "transform_star_schema", "run_checks", "table_counts", "changes",
-           "loaded_days", "plays_in_context", "analysis",
-           "matched_plays", "charts", "record", "teardown", "sql_engine", "CheckFailed"]
+           "loaded_days", "plays_in_context", "analysis", "matched_plays", "charts", "record", "teardown",
+           "sql_engine", "CheckFailed"]
 
 
 class _Kernel:
@@ -130,13 +132,14 @@ def _stage(table: str, max_errors: int, run_date: str = "", allow_empty: bool = 
 
 def stage_events(max_errors: int = 0, run_date: str = "", allow_empty: bool = False) -> pd.DataFrame:
     """COPY the activity logs into staging_events (one day's with ``run_date``, YYYY-MM-DD); shows
-    files, records read/loaded/rejected. ``allow_empty``: a day without a log file stages nothing."""
+    files, records read/loaded/rejected. ``allow_empty``: a day without a log file, or a source whose
+    files hold no record, stages nothing instead of failing."""
     return _stage("staging_events", max_errors, run_date, allow_empty)
 
 
-def stage_songs(max_errors: int = 0) -> pd.DataFrame:
-    """COPY the song catalog into staging_songs."""
-    return _stage("staging_songs", max_errors)
+def stage_songs(max_errors: int = 0, allow_empty: bool = False) -> pd.DataFrame:
+    """COPY the song catalog into staging_songs (an empty catalog fails unless ``allow_empty``)."""
+    return _stage("staging_songs", max_errors, allow_empty=allow_empty)
 
 
 # -- 03 transform and check ------------------------------------------------------------------------

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .atomicfile import atomic_write
 from .config import DEFAULTS, Config, RedactingFilter, _known_secrets, install_log_redaction, load_config, redact
 from .paths import NOTEBOOKS_DIR, TEMPLATE_DIR, WORKSPACE
 
@@ -342,7 +343,7 @@ def write_summary(run_dir: Path, config: Config, seconds: dict, failure: str | N
         "started_at": started_at.isoformat(timespec="seconds") if started_at else None,
         "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    atomic_write(run_dir / "summary.json", json.dumps(summary, indent=2))
     return summary
 
 
@@ -368,7 +369,7 @@ def write_index(reports_dir: Path = REPORTS_DIR) -> Path:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True)
     page = env.get_template("index.html.j2").render(runs=runs)
     index = reports_dir / "index.html"
-    index.write_text(page, encoding="utf-8")
+    atomic_write(index, page)
     latest = reports_dir / "latest"
     newest_ok = next((r["id"] for r in runs if r["ok"]), None)
     if latest.is_symlink() or latest.exists():

@@ -205,6 +205,31 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"sparkify {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:
+        message = _explain(err, args)
+        if message is None:
+            raise
+        print(f"sparkify {args.command} failed: {redact(message)}", file=sys.stderr)
+        return 1
+
+
+def _explain(err: Exception, args) -> str | None:
+    """One clear sentence for a failure whose message already says what and where (None: a bug,
+    whose traceback is worth showing)."""
+    from .aws import AwsError
+    from .copy import CopyError
+    from .errors import DiskWriteError, WarehouseError
+    from .pipeline import SchemaMismatch
+
+    if isinstance(err, WarehouseError | DiskWriteError | AwsError | CopyError | SchemaMismatch | WarehouseBusy):
+        return str(err)
+    module = type(err).__module__ or ""
+    if module.startswith(("botocore", "boto3", "urllib3")):
+        where = args.config or "SPARKIFY_CONFIG or ./dwh.cfg"
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        return (f"cannot reach AWS ({type(err).__name__}: {first}). Check the network, [AWS] ENDPOINT_URL and "
+                f"the credentials ([AWS] KEY and SECRET, or the boto3 profile) in {where}.")
+    return None
 
 
 if __name__ == "__main__":

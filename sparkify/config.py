@@ -19,6 +19,7 @@ import ipaddress
 import logging
 import os
 import re
+import warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -360,9 +361,10 @@ def load_config(path: str | Path | None = None, *, backend: str | None = None) -
         except OSError as err:
             raise ConfigError(f"{cfg_path}: cannot be read ({err.strerror})") from None
         except configparser.Error as err:
-            raise ConfigError(f"{cfg_path}: not a valid INI file: {redact(str(err))}") from None
+            raise ConfigError(f"{cfg_path}: not a valid INI file: {_parse_problem(err)}") from None
         source = str(cfg_path)
         base = cfg_path.resolve().parent
+        _warn_if_readable_by_others(cfg_path, parser)
     elif explicit:
         raise ConfigError(f"{cfg_path}: configuration file not found (named by "
                           f"{'SPARKIFY_CONFIG' if path is None else 'the --config option'}); "
@@ -397,6 +399,7 @@ def load_config(path: str | Path | None = None, *, backend: str | None = None) -
         group, attr = target.split(".")
         values[group][attr] = _convert(where, base, sec, key, value)
 
+    _check_s3_complete(raw)
     dwh = DwhSettings(**values["dwh"])
     local = LocalSettings(**values["local"])
     s3_values = values["s3"]
@@ -415,6 +418,54 @@ def load_config(path: str | Path | None = None, *, backend: str | None = None) -
                              UDACITY_S3[f.name.upper()])
     return Config(source=source, aws=AwsSettings(**values["aws"]), dwh=dwh,
                   cluster=ClusterSettings(**values["cluster"]), s3=s3, local=local)
+
+
+def _parse_problem(err: configparser.Error) -> str:
+    """What is wrong with an INI file, by line number, never echoing a line: a line that does not
+    parse may be a secret (a key pasted without its ``KEY =``)."""
+    hidden = "its content is not shown, as it may hold a secret"
+    if isinstance(err, configparser.MissingSectionHeaderError):
+        return (f"line {err.lineno}: a setting before any [SECTION] header (such as [AWS]); {hidden}")
+    if isinstance(err, configparser.ParsingError):
+        lines = ", ".join(str(lineno) for lineno, _ in err.errors)
+        return f"line(s) {lines}: not `KEY = value`, a [SECTION] header or a # comment; {hidden}"
+    if isinstance(err, configparser.DuplicateOptionError):
+        return f"line {err.lineno}: [{err.section}] {err.option.upper()} is set twice"
+    if isinstance(err, configparser.DuplicateSectionError):
+        return f"line {err.lineno}: section [{err.section}] appears twice"
+    return f"{type(err).__name__} ({hidden})"
+
+
+def _warn_if_readable_by_others(path: Path, parser: configparser.ConfigParser) -> None:
+    """Warn, as ssh does for keys, when a file that holds secrets can be read by other users."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    held = sorted(f"[{section.upper()}] {key}" for section in parser.sections() for key, value in parser.items(section)
+                  if (section.upper(), key) in SECRET_KEYS and value.strip())
+    if held and mode & 0o077:
+        message = (f"{path} holds secrets ({', '.join(held)}) and is readable by other users (mode "
+                   f"{mode & 0o777:04o}): run `chmod 600 {path}`")
+        warnings.warn(message, stacklevel=3)
+
+
+S3_DATA_KEYS = ("LOG_DATA", "SONG_DATA")
+
+
+def _check_s3_complete(raw: dict[tuple[str, str], tuple[str, str]]) -> None:
+    """A user's [S3] data is given whole or not at all: LOG_DATA alone would join the user's logs to
+    the built-in catalog (sample data, or the public Udacity bucket) without a word. LOG_JSONPATH may
+    stay the built-in one (it describes the log format, not data); REGION alone is fine."""
+    given = {key: where for (sec, key), (_, where) in raw.items()
+             if sec == "S3" and key in (*S3_DATA_KEYS, "LOG_JSONPATH")}
+    missing = [key for key in S3_DATA_KEYS if key not in given]
+    if given and missing:
+        named = ", ".join(f"[S3] {key} (in {where})" for key, where in sorted(given.items()))
+        raise ConfigError(
+            f"{named} is set but [S3] {' and '.join(missing)} is not: a partial [S3] override would mix your "
+            f"data with the built-in sample data. Set {' and '.join(missing)} too (e.g. "
+            f"{_SCHEMA[('S3', missing[0])][2]}), or remove the [S3] data settings to use the sample data.")
 
 
 def require(config: Config, section: str, key: str) -> object:

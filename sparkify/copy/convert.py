@@ -25,6 +25,12 @@ INT_RANGES = {"smallint": (-(2**15), 2**15 - 1), "integer": (-(2**31), 2**31 - 1
 _INT_TEXT = re.compile(r"^\s*[+-]?\d+\s*$")
 _FLOAT_TEXT = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 _EPOCH = dt.datetime(1970, 1, 1)
+# The domain of each type, defined once: the record path's converters below and the bulk path's
+# checks (loaders.FastPath) both enforce these, so the two paths accept the same values.
+BLANK_CHARS = " \t\n\r\x0b\x0c"  # BLANKSASNULL: a field of only these characters is blank
+BLANK_PATTERN = "^[ \\t\\n\\r\\x0b\\x0c]+$"  # the same, as a regular expression (RE2, for pyarrow)
+EPOCH_MS_MIN = (dt.datetime.min - _EPOCH) // dt.timedelta(milliseconds=1)  # 0001-01-01
+EPOCH_MS_MAX = (dt.datetime.max - _EPOCH) // dt.timedelta(milliseconds=1)  # 9999-12-31 23:59:59.999
 
 
 class Reject(Exception):
@@ -76,7 +82,7 @@ def _text_converter(limit: int | None, cmd: CopyCommand) -> Callable[[object], s
             raise Reject(1224, f"Invalid JSON: a nested {kind} where text is expected", value)
         if cmd.empty_as_null and s == "":
             return NULL
-        if cmd.blanks_as_null and s and not s.strip():
+        if cmd.blanks_as_null and s and not s.strip(BLANK_CHARS):
             return NULL
         if "\x00" in s:
             raise Reject(1220, "String contains a NUL character (\\u0000)", value)
@@ -149,11 +155,13 @@ def _timestamp_converter(data_type: str, cmd: CopyCommand) -> Callable[[object],
                              value) from None
             if isinstance(number, float) and not math.isfinite(number):
                 raise Reject(1206, "Invalid timestamp: NaN or Infinity", value)
-            micros = number * 1000 if fmt == "epochmillisecs" else number * 1_000_000
+            millis = number if fmt == "epochmillisecs" else number * 1000
+            if not EPOCH_MS_MIN <= millis <= EPOCH_MS_MAX:
+                raise Reject(1206, f"Invalid timestamp: {number} is out of range (years 1 to 9999)", value)
             try:
-                stamp = _EPOCH + dt.timedelta(microseconds=micros)
+                stamp = _EPOCH + dt.timedelta(microseconds=millis * 1000)
             except OverflowError:
-                raise Reject(1206, f"Invalid timestamp: {number} is out of range", value) from None
+                raise Reject(1206, f"Invalid timestamp: {number} is out of range (years 1 to 9999)", value) from None
             return stamp.isoformat(sep=" ") if data_type != "date" else stamp.date().isoformat()
         if isinstance(value, str):
             try:

@@ -15,8 +15,8 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from .convert import INT_RANGES, Reject
-from .records import BOM, MAX_JSON_RECORD, BadRecord, decode_record, line_blocks, whole_record
+from .convert import BLANK_PATTERN, EPOCH_MS_MAX, EPOCH_MS_MIN, INT_RANGES, Reject
+from .records import BOM, MAX_JSON_RECORD, BadRecord, Oversized, decode_record, line_blocks, whole_record
 from .rejects import Rejects
 from .result import CopyResult
 from .sources import Storage
@@ -30,11 +30,23 @@ BLOCK_BYTES = 8 * 1024 * 1024  # files are read and converted in blocks of this 
 class FastPath:
     """Parses a block of whole records with pyarrow's JSON reader and checks every value in bulk.
 
-    It only ever *accepts* a block: if anything in it is not plainly valid (a parse error, a type
-    pyarrow would coerce differently, an over-long string, a NUL, an out-of-range integer, a
-    byte-order mark, an over-long record), :meth:`convert` returns None and the caller processes
-    the same block record by record, which rejects exactly the bad records. So both paths load
-    identical rows; the fast one just gets there without a Python loop per value.
+    Equivalent to the record path by construction: it only ever *accepts* a block, and only when the
+    block lies wholly inside the domain where the two paths compute the same function. Anything
+    else (:meth:`convert` returns None) goes record by record, which rejects exactly the bad
+    records. The domain, checked, never assumed:
+
+    * structure: one JSON object per non-blank line, nothing else. Each non-blank line starts with
+      ``{`` and ends with ``}`` (so every line break lies between two top-level values), and pyarrow
+      found exactly as many objects as there are such lines (so no line holds two);
+    * bytes: valid UTF-8, no byte-order mark, no NaN or Infinity token (pyarrow accepts both, even
+      under keys that no column reads, where the record path rejects the record), no ``\\u0000``,
+      no line over the 4 MB record limit;
+    * values, column by column, with the limits of :mod:`.convert` that the record path enforces:
+      integers within INT_RANGES, finite floats, timestamps within EPOCH_MS_MIN..EPOCH_MS_MAX, text
+      within its byte length, BLANK_CHARS for BLANKSASNULL. A JSON type pyarrow would have to coerce
+      (a number in a text column, a float in an integer column, a nested value) fails its parse.
+
+    tests/test_copy_equivalence.py checks the claim with generated hostile input.
     """
 
     def __init__(self, cmd: CopyCommand, keys: list[str], types: list[tuple[str, int | None]]) -> None:
@@ -77,9 +89,12 @@ class FastPath:
         import pyarrow.compute as pc
         import pyarrow.csv as pacsv
 
-        if data.startswith(BOM) or len(data) > MAX_JSON_RECORD and self._longest_line(data, np) > MAX_JSON_RECORD:
+        lines = self._object_lines(data, np)
+        if lines is None or b"NaN" in data or b"Infinity" in data or b"\\u0000" in data:
             return None
-        if b"\\u0000" in data:  # JSON can only carry a NUL as this escape; PostgreSQL text cannot hold one
+        try:
+            data.decode("utf-8")  # pyarrow does not check the bytes of keys no column reads
+        except UnicodeDecodeError:
             return None
         try:
             # one block for the whole file; one thread, so the other core is PostgreSQL's
@@ -87,23 +102,31 @@ class FastPath:
             table = self.pajson.read_json(pa.BufferReader(data), parse_options=self.parse, read_options=options)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError):
             return None
+        if table.num_rows != lines:
+            return None  # a line holding more than one object
         columns = []
         for key, (dtype, length) in zip(self.keys, self.types, strict=True):
             col = table.column(key)
+            present = col.null_count < len(col)
             if dtype in INT_RANGES:
                 low, high = INT_RANGES[dtype]
-                if col.null_count < len(col) and (pc.min(col).as_py() < low or pc.max(col).as_py() > high):
+                if present and (pc.min(col).as_py() < low or pc.max(col).as_py() > high):
                     return None
             elif dtype.startswith("timestamp"):
+                if present and (pc.min(col).as_py() < EPOCH_MS_MIN or pc.max(col).as_py() > EPOCH_MS_MAX):
+                    return None
                 col = col.cast(pa.timestamp("ms"))
-            elif dtype in ("character varying", "text"):
-                if length is not None and col.null_count < len(col) and pc.max(pc.binary_length(col)).as_py() > length:
+            elif dtype in ("double precision", "real"):
+                if present and not pc.all(pc.is_finite(col)).as_py():
+                    return None
+            else:
+                if length is not None and present and pc.max(pc.binary_length(col)).as_py() > length:
                     return None  # over-long: rejected or truncated record by record
                 to_null = None
                 if self.cmd.empty_as_null:
                     to_null = pc.equal(col, "")
-                if self.cmd.blanks_as_null:  # utf8_is_space: non-empty and all white space
-                    blank = pc.utf8_is_space(col)
+                if self.cmd.blanks_as_null:
+                    blank = pc.match_substring_regex(col, BLANK_PATTERN)
                     to_null = blank if to_null is None else pc.or_(to_null, blank)
                 if to_null is not None:
                     col = pc.if_else(to_null, pa.scalar(None, pa.string()), col)
@@ -114,10 +137,29 @@ class FastPath:
         return out.getvalue(), table.num_rows  # a pyarrow Buffer: handed on without a copy
 
     @staticmethod
-    def _longest_line(data: bytes, np) -> int:
-        ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
-        bounds = np.concatenate(([-1], ends, [len(data)]))
-        return int(np.diff(bounds).max()) - 1
+    def _object_lines(data: bytes, np) -> int | None:
+        """The number of non-blank lines when each starts with ``{`` and ends with ``}`` (before an
+        optional CR), none is longer than MAX_JSON_RECORD and no byte-order mark opens the block;
+        else None."""
+        if data.startswith(BOM):
+            return None
+        raw = np.frombuffer(data, dtype=np.uint8)
+        ends = np.flatnonzero(raw == 10)
+        starts = np.concatenate(([0], ends + 1))
+        stops = np.concatenate((ends, [len(data)]))
+        keep = starts < stops  # empty lines are no records
+        starts, stops = starts[keep], stops[keep]
+        if len(starts) == 0:
+            return 0
+        stops = stops - (raw[stops - 1] == 13)  # a CRLF line ending
+        keep = starts < stops
+        if not keep.all():
+            return None  # a line of a lone CR: the record path decides
+        if int((stops - starts).max()) > MAX_JSON_RECORD:
+            return None
+        if not ((raw[starts] == ord("{")).all() and (raw[stops - 1] == ord("}")).all()):
+            return None
+        return len(starts)
 
 
 @dataclass
@@ -139,6 +181,7 @@ class RecordLoader:
         """The CSV lines of the records of ``block`` that load, counting lines and records in ``counts``."""
         lines = block.split(b"\n")
         index = 0
+        searched_until = 0  # lines a failed search for a pretty-printed object already looked at
         while index < len(lines):
             line = lines[index]
             index += 1
@@ -149,7 +192,8 @@ class RecordLoader:
                 continue
             counts.read += 1
             first_line = counts.line_no
-            line, used, parsed = whole_record(line, lines, index)
+            line, used, parsed, looked = whole_record(line, lines, index, may_span=index > searched_until)
+            searched_until = max(searched_until, index + looked)
             index += used
             counts.line_no += used
             row = self.convert(filename, first_line, line, parsed)
@@ -158,6 +202,13 @@ class RecordLoader:
             counts.loaded += 1
             yield row
         counts.line_no -= 1  # the block ended with a newline: its last "line" was the empty remainder
+
+    def reject_oversized(self, filename: str, item: Oversized, counts: _FileCounts) -> None:
+        """A line too long to be a record, read past without being held in memory."""
+        counts.line_no += 1
+        counts.read += 1
+        self.rejects.add(filename, counts.line_no, item.head, 1225,
+                         f"JSON record of {item.size} bytes exceeds the 4 MB limit", None)
 
     def convert(self, filename: str, line_no: int, line: bytes, parsed: object = None) -> str | None:
         """One record as a CSV line, or None after recording why it was rejected. ``parsed`` is the
@@ -212,6 +263,9 @@ def csv_chunks(files: list[str], storage: Storage, fast: FastPath | None, record
         counts = _FileCounts()
         rejected_before = result.rows_rejected
         for block in line_blocks(storage.open(filename), BLOCK_BYTES):
+            if isinstance(block, Oversized):
+                records.reject_oversized(filename, block, counts)
+                continue
             converted = fast.convert(block) if fast is not None and len(block) >= FAST_MIN_BYTES else None
             if converted is not None:
                 csv_bytes, rows = converted

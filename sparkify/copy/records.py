@@ -10,7 +10,9 @@ raises :class:`BadRecord` with Redshift's error code.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 import orjson
 
@@ -29,65 +31,102 @@ class BadRecord(Exception):
         self.code, self.reason, self.raw = code, reason, raw
 
 
-def _object_spanning_lines(line: bytes, lines: list[bytes], start: int) -> tuple[bytes, int] | None:
-    """If ``line`` opens a JSON object that the following lines complete (pretty-printed JSON, which
-    Redshift accepts), the whole record and how many more lines it took; else None.
+_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"')  # JSON strings, whose braces do not count
 
-    Only lines that cannot start a record of their own are joined (a line opening with ``{`` at
-    column 0 does), so a truncated record never swallows the next one, and the work stays linear."""
+
+def _brace_balance(line: bytes) -> int:
+    """Opening minus closing braces of ``line``, outside its JSON strings."""
+    if b'"' in line:
+        line = _STRINGS.sub(b"", line)
+    return line.count(b"{") - line.count(b"}")
+
+
+def _object_spanning_lines(line: bytes, lines: list[bytes], start: int) -> tuple[bytes | None, int]:
+    """If ``line`` opens a JSON object that the following lines complete (pretty-printed JSON, which
+    Redshift accepts): the whole record and how many more lines it took. Else None and how many
+    following lines were looked at.
+
+    Braces are counted line by line (outside strings), so there is one candidate end, where they
+    balance, and one parse: the work is linear in the lines looked at. Only lines that cannot start
+    a record of their own are joined (a line opening with ``{`` at column 0 does), so a truncated
+    record never swallows the next one."""
     if not line.lstrip().startswith(b"{"):
-        return None
-    parts = [line]
+        return None, 0
+    depth = _brace_balance(line)
     size = len(line)
     for offset, following in enumerate(lines[start:], start=1):
         if following.startswith(b"{") or size > MAX_JSON_RECORD:
-            return None
-        parts.append(following)
+            return None, offset - 1
         size += len(following) + 1
-        if following.rstrip().endswith(b"}"):
-            candidate = b"\n".join(parts)
+        depth += _brace_balance(following)
+        if depth <= 0:
+            candidate = b"\n".join([line, *lines[start:start + offset]])
             try:
                 orjson.loads(candidate)
-                return candidate, offset
             except orjson.JSONDecodeError:
-                continue
-    return None
+                return None, offset
+            return candidate, offset
+    return None, len(lines) - start
 
 
-def line_blocks(blocks: Iterable[bytes], size: int) -> Iterator[bytes]:
+@dataclass
+class Oversized:
+    """A line longer than MAX_JSON_RECORD, in place of its bytes: only its beginning is kept (for
+    stl_load_errors), the rest is read past, so memory stays bounded whatever the line's length."""
+
+    head: bytes
+    size: int
+
+
+def line_blocks(blocks: Iterable[bytes], size: int, max_line: int = MAX_JSON_RECORD) -> Iterator[bytes | Oversized]:
     """Re-block a byte stream into blocks of about ``size`` bytes that end with a newline (the last
-    block may not), so that no record is ever split between two blocks. A record longer than
-    ``size`` makes its block longer; memory stays at about one block plus one record."""
-    pending: list[bytes] = []
-    pending_size = 0
+    block may not), so that no record is ever split between two blocks. A line longer than
+    ``max_line`` comes as one :class:`Oversized` item instead of bytes: memory stays at about one
+    block plus one record, whatever the input."""
+    pending = bytearray()
+    skipping: Oversized | None = None  # the over-long line being read past
     for chunk in blocks:
-        pending.append(chunk)
-        pending_size += len(chunk)
-        if pending_size < size:
-            continue
-        data = b"".join(pending)
-        cut = data.rfind(b"\n")
-        if cut < 0:
-            pending, pending_size = [data], len(data)
-            continue
-        yield data[:cut + 1]
-        rest = data[cut + 1:]
-        pending, pending_size = ([rest], len(rest)) if rest else ([], 0)
-    if pending_size:
-        yield b"".join(pending)
+        if skipping is not None:
+            newline = chunk.find(b"\n")
+            if newline < 0:
+                skipping.size += len(chunk)
+                continue
+            skipping.size += newline
+            yield skipping
+            skipping = None
+            chunk = chunk[newline + 1:]
+        pending += chunk
+        partial = pending.rfind(b"\n") + 1  # where the unfinished last line starts
+        if len(pending) - partial > max_line:
+            if partial:
+                yield bytes(pending[:partial])
+            skipping = Oversized(bytes(pending[partial:partial + RAW_LIMIT]), len(pending) - partial)
+            pending = bytearray()
+        elif len(pending) >= size and partial:
+            yield bytes(pending[:partial])
+            del pending[:partial]
+    if skipping is not None:
+        yield skipping
+    if pending:
+        yield bytes(pending)
 
 
-def whole_record(line: bytes, lines: list[bytes], start: int) -> tuple[bytes, int, object]:
+def whole_record(line: bytes, lines: list[bytes], start: int, may_span: bool = True) -> tuple[bytes, int, object, int]:
     """The record that opens with ``line`` (``lines[start:]`` follow it): its bytes, how many more lines
-    it took, and its decoded JSON (UNPARSED when it is not valid JSON on its own)."""
+    it took, its decoded JSON (UNPARSED when it is not valid JSON on its own), and how many following
+    lines a failed search for a pretty-printed object looked at (``may_span`` False: no search).
+    The caller does not search again from those lines, so the work stays linear in the file size."""
+    if len(line) > MAX_JSON_RECORD:
+        return line, 0, UNPARSED, 0
     try:
-        return line, 0, orjson.loads(line)
+        return line, 0, orjson.loads(line), 0
     except orjson.JSONDecodeError:
-        spanned = _object_spanning_lines(line, lines, start)
-        if spanned is None:
-            return line, 0, UNPARSED
-        record, used = spanned  # a pretty-printed object: one record over several lines
-        return record, used, orjson.loads(record)
+        if not may_span:
+            return line, 0, UNPARSED, 0
+        record, looked = _object_spanning_lines(line, lines, start)
+        if record is None:
+            return line, 0, UNPARSED, looked
+        return record, looked, orjson.loads(record), 0  # a pretty-printed object: one record over several lines
 
 
 def decode_record(line: bytes, parsed: object, replace: str | None) -> dict:

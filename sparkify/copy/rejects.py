@@ -43,6 +43,15 @@ class Rejects:
                 f"The table is unchanged; see stl_load_errors.", result)
 
 
+FILENAME_LIMIT = 1024  # stl_load_errors.filename holds 1024 characters
+
+
+def _fit(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters keeping its end (a file's name says more than its folders);
+    CopyResult keeps the whole name, for messages."""
+    return text if len(text) <= limit else "..." + text[-(limit - 3):]
+
+
 def next_query_id(conn) -> int:
     """A new id for this COPY's rows in stl_load_errors (the local stand-in for Redshift's query id)."""
     with conn.cursor() as cur:
@@ -64,7 +73,8 @@ def record_load_errors(conn, result: CopyResult) -> None:
         from psycopg2.extras import execute_batch
 
         execute_batch(cur, insert, [{
-            "query": result.query_id, "tbl": tbl, "tablename": result.table, "filename": e.filename,
+            "query": result.query_id, "tbl": tbl, "tablename": result.table[:128],
+            "filename": _fit(e.filename, FILENAME_LIMIT),
             "line_number": e.line_number, "colname": e.colname, "type": e.type, "col_length": e.col_length,
             "raw_line": e.raw_line.replace("\x00", ""), "raw_field_value": e.raw_field_value.replace("\x00", ""),
             "err_code": e.err_code, "err_reason": e.err_reason} for e in result.errors])

@@ -9,6 +9,7 @@ endpoint URL; unsigned requests when no credentials are configured, for public b
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 
 from .. import awsclient
@@ -60,7 +61,13 @@ class Storage:
             except (ClientError, BotoCoreError) as err:
                 raise CopyError(f"cannot read {uri}: {err}") from None
             return
-        with open(uri, "rb") as handle:
+        # O_NONBLOCK: opening a FIFO put in the folder after the listing must not hang the load
+        fd = os.open(_local_path(uri), os.O_RDONLY | os.O_NONBLOCK)
+        kind = _not_regular(os.fstat(fd).st_mode)
+        if kind:
+            os.close(fd)
+            raise CopyError(f"{uri} is {kind}, not a regular file: move it out of the source prefix")
+        with os.fdopen(fd, "rb") as handle:
             while block := handle.read(READ_BYTES):
                 yield block
 
@@ -82,6 +89,17 @@ def _local_path(uri: str) -> str:
     return uri[len("file://"):] if uri.startswith("file://") else uri
 
 
+def _not_regular(mode: int) -> str:
+    """What a non-regular file is ("a FIFO", ...), or "" for a regular file."""
+    if stat.S_ISREG(mode):
+        return ""
+    for test, kind in ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return kind
+    return "not a regular file"
+
+
 def _local_prefix_files(prefix: str) -> Iterator[str]:
     """Every file whose path starts with ``prefix`` (S3 semantics: a prefix, not a folder)."""
     base = prefix if prefix.endswith("/") else (os.path.dirname(prefix) or ".")
@@ -95,6 +113,13 @@ def _local_prefix_files(prefix: str) -> Iterator[str]:
                     if entry.path.startswith(prefix) or prefix.startswith(entry.path + os.sep):
                         yield from walk(entry.path)
                 elif entry.path.startswith(prefix):
+                    try:
+                        kind = _not_regular(entry.stat(follow_symlinks=True).st_mode)
+                    except FileNotFoundError:
+                        kind = "a broken symbolic link"
+                    if kind:  # a FIFO would hang the load, a device read forever: never read them
+                        raise CopyError(f"{entry.path} is {kind}, not a regular file: a COPY source holds "
+                                        f"only files; move it out of the source prefix {prefix}")
                     yield entry.path
 
     yield from walk(base.rstrip("/") or "/")

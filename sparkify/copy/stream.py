@@ -10,9 +10,16 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 
+import psycopg2
 from psycopg2 import sql as pgsql
 
+from ..errors import WarehouseError
+
 CHUNK_BYTES = 1 << 20  # CSV goes to PostgreSQL in chunks of about this size
+
+
+class ServerGone(WarehouseError):
+    """The database server went away during a COPY (stopped, killed or crashed)."""
 
 
 class _StreamReader(io.RawIOBase):
@@ -107,9 +114,18 @@ def copy_csv(conn, table: str, names: list[str], chunks: Iterator[bytes]) -> Non
     with conn.cursor() as cur:
         try:
             cur.copy_expert(statement, reader, size=CHUNK_BYTES)
-        except Exception:
-            if reader.error is not None:
+        except Exception as err:
+            if reader.error is not None and not conn.closed:
                 raise reader.error from None
+            if conn.closed or isinstance(err, SystemError | psycopg2.InterfaceError):
+                # the server went away mid-COPY; psycopg2 may then report it as a SystemError
+                # ("<function decode> returned a result with an exception set") or "read failed"
+                raise ServerGone(
+                    f"the database server closed the connection during COPY {table} (it was stopped, killed "
+                    f"or crashed: {str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__}). "
+                    f"The load was rolled back: nothing was loaded. Check the warehouse with `sparkify status` "
+                    f"(local backend: the server log is pgdata/server.log in [LOCAL] DATA_DIR), start it again "
+                    f"(notebook 00) and re-run this step.") from None
             raise
         finally:
             producer.close()
