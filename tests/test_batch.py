@@ -191,7 +191,9 @@ def test_no_secret_in_anything_the_run_left(finished_run, batch_config):
                 assert value.encode() not in data, f"{value} found in {path}"
     for name in NOTEBOOKS:  # each records what it ran with, and no secret went in as a parameter
         params = json.loads((run_dir / f"{name}.ipynb").read_text())["metadata"]["papermill"]["parameters"]
-        assert params == {"config_path": str(batch_config.resolve()), "backend": "local", "run_dir": str(run_dir)}
+        assert {k: params[k] for k in ("config_path", "backend", "run_dir")} == {
+            "config_path": str(batch_config.resolve()), "backend": "local", "run_dir": str(run_dir)}
+        assert set(params) <= {"config_path", "backend", "run_dir", "reset", "max_errors", "allow_empty", "run_date"}
 
 
 def test_every_notebook_documents_its_parameters_for_papermill(caplog):

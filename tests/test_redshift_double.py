@@ -19,12 +19,15 @@ from sparkify import sqlfiles
 from sparkify.backends import RedshiftBackend
 from sparkify.config import load_config
 from sparkify.copy import CopyError
-from sparkify.pipeline import ALL_TABLES, Session
+from sparkify.pipeline import ALL_TABLES, Session, ddl_columns
 
 PASSWORD = "DoublePassw0rdNeverShown"
 ROLE = "arn:aws:iam::123456789012:role/sparkify-s3-read"
 STARTED = dt.datetime(2018, 12, 1, 9, 30, 0)
 ANSWERS = {
+    # the columns of each table as sql/ddl defines them (what information_schema shows after CREATE)
+    "status/table_columns": lambda params: (["column_name", "data_type", "character_maximum_length"],
+                                            [(c, "x", None) for c in ddl_columns(params["table_name"])]),
     "redshift/copy_started": (["session_id", "started_at"], [(1073, STARTED)]),
     "redshift/last_copy": (["rows_loaded"], [(8054,)]),
     "redshift/copy_history": (["query_id", "status", "loaded_rows", "files", "error_count"],
@@ -35,6 +38,7 @@ ANSWERS = {
                                      "Invalid timestamp format or value")] * 2),
     "status/table_row_counts": (["table_name", "row_count"], [(t, 10) for t in ALL_TABLES]),
     "status/resolved_songplays": (["songplays", "resolved_songplays"], [(10, 3)]),
+    "status/songplays_date_range": (["first_play", "last_play"], [(STARTED, STARTED)]),
     "status/server_version": (["version"], [("PostgreSQL 8.0.2 on i686-pc-linux-gnu, Redshift 1.0.77467",)]),
 }
 
@@ -168,6 +172,12 @@ def test_notebook_04s_sql_magic_runs_on_redshift_through_the_double(cluster, con
 
 
 # -- the pipeline, helpers and notebooks' code ----------------------------------------------------------
+def _parameters_cell(stem: str) -> str:
+    notebook = json.loads((ROOT / "notebooks" / f"{stem}.ipynb").read_text())
+    return next("".join(c["source"]) for c in notebook["cells"]
+                if "parameters" in c.get("metadata", {}).get("tags", []))
+
+
 def _code_cells(stem: str) -> list[str]:
     notebook = json.loads((ROOT / "notebooks" / f"{stem}.ipynb").read_text())
     return ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code"
@@ -183,8 +193,10 @@ def test_the_notebooks_code_runs_on_redshift_through_the_double(cluster, config_
 
     monkeypatch.setattr(aws, "provision", lambda config, **kw: aws.pd.DataFrame(
         [("cluster", "exists", "x")], columns=["resource", "state", "detail"]))  # provisioning: test_aws.py
-    namespace = {"config_path": str(config_path), "backend": "redshift", "run_dir": str(tmp_path),
-                 "max_errors": 5, "create_cluster": True, "wait_minutes": 1, "test_connection": True}
+    namespace: dict = {}
+    exec(compile(_parameters_cell(stem), f"{stem}.ipynb", "exec"), namespace)  # noqa: S102 - its defaults
+    namespace.update({"config_path": str(config_path), "backend": "redshift", "run_dir": str(tmp_path)})
+    namespace.update({k: v for k, v in {"max_errors": 5, "wait_minutes": 1}.items() if k in namespace})
     try:
         for cell in _code_cells(stem):
             exec(compile(cell, f"{stem}.ipynb", "exec"), namespace)  # noqa: S102 - the notebook's own code
