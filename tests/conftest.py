@@ -109,6 +109,29 @@ def session(warehouse, make_config):
         yield s
 
 
+@pytest.fixture
+def scratch_table(session):
+    """make(name, ddl): a table of the test's own on the test warehouse (and stl_load_errors), dropped
+    afterwards; returns the session's connection."""
+    made: list[str] = []
+
+    def make(name: str, ddl: str):
+        with session.conn.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS {name}")
+            cur.execute(ddl)
+            session.execute("emulator/create_stl_load_errors")
+        session.conn.commit()
+        made.append(name)
+        return session.conn
+
+    yield make
+    session.conn.rollback()
+    with session.conn.cursor() as cur:
+        for name in made:
+            cur.execute(f"DROP TABLE IF EXISTS {name}")
+    session.conn.commit()
+
+
 @pytest.fixture(scope="session")
 def udacity_lake(tmp_path_factory):
     out = tmp_path_factory.mktemp("udacity_lake")

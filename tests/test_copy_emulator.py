@@ -18,18 +18,8 @@ DDL = """CREATE TABLE t_copy (name VARCHAR(10), n INTEGER, s SMALLINT, b BIGINT,
 
 
 @pytest.fixture
-def conn(session):
-    c = session.conn
-    with c.cursor() as cur:
-        cur.execute("DROP TABLE IF EXISTS t_copy")
-        cur.execute(DDL)
-        session.execute("emulator/create_stl_load_errors")
-    c.commit()
-    yield c
-    c.rollback()
-    with c.cursor() as cur:
-        cur.execute("DROP TABLE IF EXISTS t_copy")
-    c.commit()
+def conn(scratch_table):
+    return scratch_table("t_copy", DDL)
 
 
 def run_copy(conn, tmp_path, files: dict[str, bytes], options: str = "FORMAT AS JSON 'auto'", prefix: str = "src/",

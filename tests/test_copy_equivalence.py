@@ -146,18 +146,8 @@ OPTIONS = st.tuples(st.sampled_from([0, 3, 10_000]), st.booleans(), st.booleans(
 
 
 @pytest.fixture
-def conn(session):
-    c = session.conn
-    with c.cursor() as cur:
-        cur.execute("DROP TABLE IF EXISTS t_equiv")
-        cur.execute(DDL)
-        session.execute("emulator/create_stl_load_errors")
-    c.commit()
-    yield c
-    c.rollback()
-    with c.cursor() as cur:
-        cur.execute("DROP TABLE IF EXISTS t_equiv")
-    c.commit()
+def conn(scratch_table):
+    return scratch_table("t_equiv", DDL)
 
 
 def _load(conn, text: str, fast_min_bytes: int):
