@@ -237,21 +237,26 @@ def _run_holding_the_warehouse(config: Config, selected: list[Path], notebook_pa
             if still_running:
                 failure += f"\n{still_running}"
     finally:
-        kernel_log.close()
-        summary = write_summary(run_dir, config, seconds, failure, failed_notebook, interrupted=interrupted,
-                                started_at=started_at, still_running=still_running)
-        for source in notebooks(notebook_dir):
-            if (run_dir / source.name).exists():
-                export_html(run_dir / source.name, run_dir / f"{source.stem}.html", summary)
-        write_index(reports_dir)
-        logging.getLogger().removeHandler(handler)
-        handler.close()
-        for leftover in sockets.iterdir():
-            leftover.unlink()
-        sockets.rmdir()
-    leaks = find_secrets(run_dir)
-    if leaks:
-        raise BatchFailed(f"a configured secret appears in {', '.join(leaks)}: the run folder must not be shared")
+        try:
+            kernel_log.close()
+            summary = write_summary(run_dir, config, seconds, failure, failed_notebook, interrupted=interrupted,
+                                    started_at=started_at, still_running=still_running)
+            for source in notebooks(notebook_dir):
+                if (run_dir / source.name).exists():
+                    export_html(run_dir / source.name, run_dir / f"{source.stem}.html", summary)
+            leaks = find_secrets(run_dir)
+            if leaks:  # the run is failed, and never becomes reports/latest
+                failure = (f"a configured secret appears in {', '.join(leaks)}: the run folder must not be "
+                           f"shared" + (f"\n{failure}" if failure else ""))
+                summary = write_summary(run_dir, config, seconds, failure, failed_notebook,
+                                        interrupted=interrupted, started_at=started_at, still_running=still_running)
+            write_index(reports_dir)
+        finally:
+            logging.getLogger().removeHandler(handler)
+            handler.close()
+            for leftover in sockets.iterdir():
+                leftover.unlink()
+            sockets.rmdir()
     if failure:
         raise BatchFailed(failure)
     log.info("run %s finished: %s", run_id, summary["tables"])
@@ -380,8 +385,10 @@ def write_index(reports_dir: Path = REPORTS_DIR) -> Path:
 
 
 def find_secrets(run_dir: Path) -> list[str]:
-    """Files of the run folder that contain a configured secret value."""
-    secrets = [s.encode() for s in _known_secrets]
+    """Files of the run folder that contain a configured secret value, as written or in the escaped
+    forms a notebook (JSON) or a report (HTML) would hold it in."""
+    secrets = {form.encode() for value in _known_secrets
+               for form in (value, json.dumps(value)[1:-1], html.escape(value), html.escape(value, quote=False))}
     if not secrets:
         return []
     leaks = []

@@ -67,7 +67,9 @@ def _run(args) -> int:
     params = {"reset": args.reset, "max_errors": args.max_errors, "allow_empty": args.allow_empty}
     # a daily run leaves the warehouse up for the next day: 05 (teardown) runs only when named in --only
     only = args.only or (["00", "01", "02", "03", "04"] if days != [""] else None)
-    for day in days:
+    for number, day in enumerate(days):
+        if number:  # a backfill resets (if asked) before its first day only, never between days
+            params["reset"] = False
         print(f"sparkify run: {args.backend or 'configured'} backend, "
               f"{'the day ' + day if day else 'full load'}, notebooks {' '.join(only or ['all'])}")
         try:

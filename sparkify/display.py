@@ -29,7 +29,9 @@ def frame_html(df: pd.DataFrame) -> str:
     """The HTML of a DataFrame as the reports show it."""
     counts = [c for c in df.select_dtypes("number").columns if str(c).lower() not in LABELS]
     texts = list(df.select_dtypes(exclude="number").columns)
-    styler = df.style.format(_number, subset=counts).set_properties(subset=texts, **{"text-align": "left"})
+    # values come from the data lake: escaped, so a title holding markup shows as text, never runs
+    styler = (df.style.format(escape="html").format(_number, subset=counts)
+              .set_properties(subset=texts, **{"text-align": "left"}))
     if isinstance(df.index, pd.RangeIndex):
         styler = styler.hide(axis="index")
     return styler.to_html()

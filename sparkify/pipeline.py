@@ -127,11 +127,15 @@ class Session:
     def query_text(self, text: str) -> pd.DataFrame:
         """One query given as Redshift SQL text (``sparkify sql``), in a transaction of its own that
         is rolled back: a query reads, it never changes the warehouse."""
+        from sqlglot import exp
+
+        from .dialect import parse_redshift
+
+        if not isinstance(parse_redshift(text, "the query"), exp.Query):  # one statement, and a query
+            raise ValueError("not a query: `sparkify sql` runs one SELECT (or UNION ...) and changes nothing")
         with self.conn.cursor() as cur:
             try:
                 cur.execute(self.backend.translate(text, "the query"))
-                if cur.description is None:
-                    raise ValueError("the statement returned no rows: `sparkify sql` runs queries (SELECT ...)")
                 return pd.DataFrame(cur.fetchall(), columns=[d[0] for d in cur.description])
             finally:
                 self.conn.rollback()
@@ -221,8 +225,8 @@ class Session:
         """Merge the staged data into the star schema and run every check, in one transaction.
 
         A full load (no ``run_date``) replaces the star schema's contents with what staging holds; a
-        daily load (``run_date``, YYYY-MM-DD) upserts the day: its plays replace any earlier load of
-        the same day, users keep the level of their latest event, the catalog is upserted, and the day
+        daily load (``run_date``, YYYY-MM-DD) upserts the day: the plays it stages replace their rows
+        of an earlier load (same songplay_id), users keep the level of their latest event, the catalog is upserted, and the day
         is recorded in load_log. Days can come in any order and be re-run. A failed check rolls the
         whole step back (the star schema stays as it was) and raises CheckFailed naming each failed
         check with up to five sample rows. Returns the check results; :attr:`changes` holds the rows
@@ -230,6 +234,7 @@ class Session:
         """
         day = parse_run_date(run_date) if run_date else None
         with self.transaction():
+            self._check_staged(day)
             before = self._star_counts()
             if day is None:
                 for table in (*STAR_TABLES, "load_log"):
@@ -247,6 +252,20 @@ class Session:
         self.changes = {t: {"added": after[t] - before[t], "updated": inserted[t] - (after[t] - before[t])}
                         for t in STAR_TABLES}
         return results
+
+    def _check_staged(self, day: dt.date | None) -> None:
+        """staging_events must hold what this transform is about to merge: the day's prefix for a
+        daily load, the whole LOG_DATA prefix for a full load (checked when staging_log knows)."""
+        staged = self.query("status/staged_events_source")
+        if staged.empty:
+            return
+        source = str(staged.iloc[0]["source"]).rstrip("/")
+        full = self.config.s3.log_data.rstrip("/")
+        expected = f"{full}/{day:%Y/%m/%Y-%m-%d}" if day else full
+        if source != expected:
+            raise ValueError(f"staging_events holds {source}, not {expected}: stage "
+                             f"{'that day' if day else 'every day'} first (notebook 02 with run_date = "
+                             f"{day.isoformat() if day else 'empty'})")
 
     def _star_counts(self) -> dict[str, int]:
         counts = self.table_counts()

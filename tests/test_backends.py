@@ -37,6 +37,7 @@ REDSHIFT_ANSWERS = {
     "redshift/copy_errors": (["query_id", "filename", "line_number", "colname", "err_reason"],
                              [(4712, "s3://lake/log_data/2018-11-01-events.json", 3, "ts", "Invalid digit")]),
     "status/table_row_counts": (["table_name", "row_count"], [(t, 0) for t in ALL_TABLES]),
+    "status/staged_events_source": (["source"], []),  # staged by hand: nothing to compare
     "status/server_version": (["version"], [("PostgreSQL 8.0.2 on i686-pc-linux-gnu, Redshift 1.0.77467",)]),
     "analysis/most_played_song": (["title", "name", "play_count"], [("Greece 2000", "Three Drives", 55)]),
 }
@@ -124,21 +125,36 @@ def test_a_failed_copy_on_redshift_rolls_back_and_names_the_rejected_records(red
     assert conn.log.count(("rollback",)) >= 2  # the step's transaction was rolled back
 
 
+def test_a_day_without_a_file_on_redshift_is_an_empty_source(redshift_config):
+    """Redshift's own words for a prefix that matches nothing (error 8001) make --allow-empty work there."""
+    from sparkify.copy import EmptySource
+
+    message = "The specified S3 prefix 'log_data/2018/12/2018-12-25' does not exist"
+    conn = RedshiftDouble(REDSHIFT_ANSWERS, fail_on="COPY staging_events", fail_message=message)
+    with pytest.raises(EmptySource, match="2018-12-25"):
+        Session(redshift_config, conn=conn).stage("staging_events", progress=False, run_date="2018-12-25")
+    conn = RedshiftDouble(REDSHIFT_ANSWERS, fail_on="COPY staging_events", fail_message=message)
+    report = Session(redshift_config, conn=conn).stage("staging_events", progress=False, run_date="2018-12-25",
+                                                       allow_empty=True)
+    assert (report.files, report.records_read, report.source) == (0, 0, "s3://lake/log_data/2018/12/2018-12-25")
+
+
 def test_transform_on_redshift_runs_every_upsert_and_check_in_one_transaction(redshift_config):
     counts = ("execute", _text("status/table_row_counts"), {})
+    staged = ("execute", _text("status/staged_events_source"), {})
     checks = [("execute", f.text, {}) for f in sqlfiles.folder("checks")]
     upserts = [("execute", _text(f"transform/{step}"), {}) for step in UPSERTS]
 
     conn = RedshiftDouble(REDSHIFT_ANSWERS)  # a full load: the star schema emptied first
     results = Session(redshift_config, conn=conn).transform()
     clears = [("execute", _text(f"transform/clear_{t}"), {}) for t in (*STAR_TABLES, "load_log")]
-    assert conn.statements() == [counts, *clears, *upserts, counts, *checks, ("commit",)]
+    assert conn.statements() == [staged, counts, *clears, *upserts, counts, *checks, ("commit",)]
     assert set(results["status"]) == {"pass"} and len(results) == len(checks)
 
     conn = RedshiftDouble(REDSHIFT_ANSWERS)  # a daily load: nothing emptied, the day recorded
     Session(redshift_config, conn=conn).transform("2018-11-05")
     day = {"run_date": "2018-11-05"}
-    assert conn.statements() == [counts, *upserts, ("execute", _text("transform/load_log_add_run_date"), day),
+    assert conn.statements() == [staged, counts, *upserts, ("execute", _text("transform/load_log_add_run_date"), day),
                                  ("execute", _text("transform/load_log_copy_counts"), day), counts, *checks,
                                  ("commit",)]
 

@@ -47,3 +47,37 @@ def test_generate_honours_the_local_sample_settings_and_flags_override_them(tmp_
     assert len(from_config) > 1000  # the udacity preset: thousands of song files
     assert from_config == _tree_digest(tmp_path / "from-flags")
     assert from_config != _tree_digest(tmp_path / "seed-8")
+
+
+def test_a_backfill_resets_before_its_first_day_only(tmp_path, monkeypatch, capsys):
+    """`--reset` with `--from/--to` drops the tables once, not before every day."""
+    import json
+
+    import sparkify.batch as batch
+
+    calls = []
+
+    def fake_run(config, backend, *, notebook_params, **kwargs):
+        calls.append(dict(notebook_params))
+        run_dir = tmp_path / f"run{len(calls)}"
+        run_dir.mkdir()
+        (run_dir / "summary.json").write_text(json.dumps({"tables": {}, "seconds": {}}))
+        return run_dir
+
+    monkeypatch.setattr(batch, "run", fake_run)
+    config = write_config(tmp_path / "dwh.cfg", {})
+    assert main(["--config", str(config), "run", "--reset", "--from", "2018-11-01", "--to", "2018-11-03"]) == 0
+    assert [(c["run_date"], c["reset"]) for c in calls] == [("2018-11-01", True), ("2018-11-02", False),
+                                                          ("2018-11-03", False)]
+
+
+def test_sparkify_sql_runs_one_query_and_refuses_anything_else(tmp_path, capsys, warehouse_dir, warehouse):
+    config = write_config(tmp_path / "dwh.cfg", {"LOCAL": {"DATA_DIR": str(warehouse_dir)}})
+    assert main(["--config", str(config), "sql", "SELECT 1 + 1 AS two, 'a,b' AS text"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["two,text", '2,"a,b"']
+    assert main(["--config", str(config), "sql", "DELETE FROM users"]) == 1
+    assert "not a query" in capsys.readouterr().err
+    assert main(["--config", str(config), "sql", "SELECT 1; DROP TABLE users"]) == 2
+    assert "expected one statement" in capsys.readouterr().err
+    assert main(["--config", str(config), "sql", "SELECT nope FROM pg_class"]) == 1
+    assert 'column "nope" does not exist' in capsys.readouterr().err

@@ -137,6 +137,20 @@ def test_a_late_older_day_never_regresses_a_users_level(warehouse, make_config, 
         assert len(star(s)["songplays"]) == 2
 
 
+def test_a_transform_merges_only_the_day_that_was_staged(warehouse, make_config, month_lake):
+    lake, _ = month_lake
+    with Session(make_config(lake)) as s:
+        s.create_tables()
+        load_day(s, "2018-11-03")
+        before = star(s)
+        s.stage("staging_events", progress=False, run_date="2018-11-04")
+        with pytest.raises(ValueError, match=r"staging_events holds .*2018-11-04, not .*2018-11-05"):
+            s.transform("2018-11-05")
+        with pytest.raises(ValueError, match="stage every day first"):
+            s.transform()
+        assert star(s) == before
+
+
 def test_a_missing_day_is_a_clear_error_that_changes_nothing(warehouse, make_config, month_lake):
     lake, _ = month_lake
     with Session(make_config(lake)) as s:

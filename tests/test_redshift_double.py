@@ -39,6 +39,7 @@ ANSWERS = {
     "status/table_row_counts": (["table_name", "row_count"], [(t, 10) for t in ALL_TABLES]),
     "status/resolved_songplays": (["songplays", "resolved_songplays"], [(10, 3)]),
     "status/songplays_date_range": (["first_play", "last_play"], [(STARTED, STARTED)]),
+    "status/staged_events_source": (["source"], [("s3://lake/log_data",)]),  # what notebook 02 staged
     "status/server_version": (["version"], [("PostgreSQL 8.0.2 on i686-pc-linux-gnu, Redshift 1.0.77467",)]),
 }
 

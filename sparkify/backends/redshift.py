@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import time
 from collections.abc import Callable
 from importlib.resources import files
@@ -116,7 +117,8 @@ class RedshiftBackend(Backend):
                                          round(time.perf_counter() - started, 3), query_id)
                 on_loaded(report)
         except psycopg2.Error as err:
-            error = EmptySource if "prefix does not exist" in str(err) else CopyError
+            # Redshift: "The specified S3 prefix '<key>' does not exist" (error 8001)
+            error = EmptySource if re.search(r"S3 prefix .*does not exist", str(err)) else CopyError
             raise error(f"COPY {table} from {source} failed on Redshift: {redact(str(err)).strip()}"
                         f"{self._failure_detail(session, mark)}") from None
         return report

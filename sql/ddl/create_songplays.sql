@@ -4,8 +4,8 @@
 -- analysis queries; start_time is nearly unique, so no slice is skewed); SORTKEY(start_time) lets
 -- date-range filters skip blocks. songs, artists and users are small and DISTSTYLE ALL, so joins to
 -- them never move data.
--- songplay_id is computed by the transform (ROW_NUMBER over the event order) rather than an
--- IDENTITY column, so that re-running the transform gives identical table contents.
+-- songplay_id is derived from the event by the transform (sql/transform/stage_plays.sql), not an
+-- IDENTITY column, so a full load and daily loads in any order give identical table contents.
 CREATE TABLE IF NOT EXISTS songplays (
     songplay_id BIGINT NOT NULL,
     start_time TIMESTAMP NOT NULL,
