@@ -226,11 +226,11 @@ class Session:
 
         A full load (no ``run_date``) replaces the star schema's contents with what staging holds; a
         daily load (``run_date``, YYYY-MM-DD) upserts the day: the plays it stages replace their rows
-        of an earlier load (same songplay_id), users keep the level of their latest event, the catalog is upserted, and the day
-        is recorded in load_log. Days can come in any order and be re-run. A failed check rolls the
-        whole step back (the star schema stays as it was) and raises CheckFailed naming each failed
-        check with up to five sample rows. Returns the check results; :attr:`changes` holds the rows
-        added and updated per table.
+        of an earlier load (same songplay_id), users keep the level of their latest event, the
+        catalog is upserted, and the day is recorded in load_log. Days can come in any order and be
+        re-run. A failed check rolls the whole step back (the star schema stays as it was) and
+        raises CheckFailed naming each failed check with up to five sample rows. Returns the check
+        results; :attr:`changes` holds the rows added and updated per table.
         """
         day = parse_run_date(run_date) if run_date else None
         with self.transaction():
