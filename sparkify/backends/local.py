@@ -83,7 +83,7 @@ class LocalBackend(Backend):
                 for name in self.support_tables:
                     session.execute(name)
                 result = copyemu.execute_copy(session.conn, text, self.storage, progress=progress,
-                                              where=str(sql_file.path))
+                                              where=str(sql_file.path), new_table=True)
                 report = StageReport(table, result.source, result.files, result.records_read, result.rows_loaded,
                                      result.rows_rejected, round(time.perf_counter() - started, 3), result.query_id)
                 on_loaded(report)

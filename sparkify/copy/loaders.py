@@ -1,12 +1,14 @@
-"""Loaders: a file's blocks turned into CSV for PostgreSQL, in bulk when a block is clean, else record
-by record.
+"""Loaders: a file's blocks turned into rows for PostgreSQL's COPY (binary when every column type has an
+exact binary form, see :mod:`.binary`, else CSV), in bulk when a block is clean, else record by record.
 
 * :class:`FastPath` (bulk): pyarrow parses a block of whole records and every value is checked in bulk;
   it only ever *accepts* a block, so both paths load identical rows.
 * :class:`RecordLoader` (record by record): each record decoded, its values mapped to the columns and
   converted; a bad record goes to :class:`~sparkify.copy.rejects.Rejects` and the others load.
-* :func:`csv_chunks`: the files of the COPY, in order, as CSV chunks of about CHUNK_BYTES, with a
+* :func:`row_chunks`: the files of the COPY, in order, as chunks of rows of about CHUNK_BYTES, with a
   progress bar over files; it counts the records read, loaded and rejected per file and in total.
+  Small files (a song catalog holds one record per file) are gathered into batches that the bulk
+  path converts at once: a file costs no parse of its own.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from . import binary as pgbinary
 from .convert import BLANK_PATTERN, EPOCH_MS_MAX, EPOCH_MS_MIN, INT_RANGES, Reject
 from .records import BOM, MAX_JSON_RECORD, BadRecord, Oversized, decode_record, line_blocks, whole_record
 from .rejects import Rejects
@@ -25,6 +28,7 @@ from .stream import CHUNK_BYTES
 
 FAST_MIN_BYTES = 64 * 1024  # below this, pyarrow's set-up costs more than it saves
 BLOCK_BYTES = 8 * 1024 * 1024  # files are read and converted in blocks of this size (whole records)
+BATCH_BYTES = 4 * 1024 * 1024  # small files are gathered into batches of about this size for the bulk path
 
 
 class FastPath:
@@ -49,10 +53,12 @@ class FastPath:
     tests/test_copy_equivalence.py checks the claim with generated hostile input.
     """
 
-    def __init__(self, cmd: CopyCommand, keys: list[str], types: list[tuple[str, int | None]]) -> None:
+    def __init__(self, cmd: CopyCommand, keys: list[str], types: list[tuple[str, int | None]],
+                 binary: bool = False) -> None:
         import pyarrow as pa
         import pyarrow.json as pajson
 
+        self.binary = binary  # rows in PostgreSQL's binary COPY format, else CSV
         self.cmd = cmd
         self.keys = keys
         self.types = types
@@ -69,7 +75,7 @@ class FastPath:
 
     @classmethod
     def build(cls, cmd: CopyCommand, mode: str, names: list[str], types: list[tuple[str, int | None]],
-              keys: list[str] | None) -> FastPath | None:
+              keys: list[str] | None, binary: bool = False) -> FastPath | None:
         if mode == "auto ignorecase" or (mode != "auto" and keys is None):
             return None  # case folding and nested JSONPaths stay record by record
         keys = names if mode == "auto" else keys
@@ -80,10 +86,11 @@ class FastPath:
                     or (dtype.startswith("timestamp") and cmd.timeformat == "epochmillisecs"
                         and "with time zone" not in dtype)):
                 return None
-        return cls(cmd, keys, types)
+        return cls(cmd, keys, types, binary)
 
     def convert(self, data: bytes) -> tuple[object, int] | None:
-        """CSV of the block (a buffer) and its record count, or None when it needs a closer look."""
+        """The block's rows (a buffer: binary COPY rows or CSV) and its record count, or None when it
+        needs a closer look."""
         import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -115,7 +122,8 @@ class FastPath:
             elif dtype.startswith("timestamp"):
                 if present and (pc.min(col).as_py() < EPOCH_MS_MIN or pc.max(col).as_py() > EPOCH_MS_MAX):
                     return None
-                col = col.cast(pa.timestamp("ms"))
+                if not self.binary:
+                    col = col.cast(pa.timestamp("ms"))
             elif dtype in ("double precision", "real"):
                 if present and not pc.all(pc.is_finite(col)).as_py():
                     return None
@@ -131,6 +139,8 @@ class FastPath:
                 if to_null is not None:
                     col = pc.if_else(to_null, pa.scalar(None, pa.string()), col)
             columns.append(col)
+        if self.binary:
+            return pgbinary.encode_columns(columns, [dtype for dtype, _ in self.types]), table.num_rows
         out = pa.BufferOutputStream()
         pacsv.write_csv(pa.table(columns, names=[f"c{i}" for i in range(len(columns))]), out,
                         pacsv.WriteOptions(include_header=False, quoting_style="needed"))
@@ -174,11 +184,14 @@ class RecordLoader:
     rejected (the others still load)."""
 
     def __init__(self, converters: list[Callable[[object], str]], values_of: Callable[[dict], list[object]],
-                 rejects: Rejects, replace: str | None) -> None:
+                 rejects: Rejects, replace: str | None,
+                 encode_row: Callable[[list[str]], str | bytes] = ",".join) -> None:
         self.converters, self.values_of, self.rejects, self.replace = converters, values_of, rejects, replace
+        self.encode_row = encode_row  # a CSV line (str), or a binary COPY row (bytes)
 
-    def block_rows(self, filename: str, block: bytes, counts: _FileCounts) -> Iterator[str]:
-        """The CSV lines of the records of ``block`` that load, counting lines and records in ``counts``."""
+    def block_rows(self, filename: str, block: bytes, counts: _FileCounts) -> Iterator[str | bytes]:
+        """The rows (CSV lines or binary rows) of the records of ``block`` that load, counting lines and
+        records in ``counts``."""
         lines = block.split(b"\n")
         index = 0
         searched_until = 0  # lines a failed search for a pretty-printed object already looked at
@@ -210,8 +223,8 @@ class RecordLoader:
         self.rejects.add(filename, counts.line_no, item.head, 1225,
                          f"JSON record of {item.size} bytes exceeds the 4 MB limit", None)
 
-    def convert(self, filename: str, line_no: int, line: bytes, parsed: object = None) -> str | None:
-        """One record as a CSV line, or None after recording why it was rejected. ``parsed`` is the
+    def convert(self, filename: str, line_no: int, line: bytes, parsed: object = None) -> str | bytes | None:
+        """One record as a row (CSV line or binary row), or None after recording why it was rejected. ``parsed`` is the
         record already decoded by the caller (UNPARSED when that failed)."""
         try:
             obj = decode_record(line, parsed, self.replace)
@@ -225,55 +238,79 @@ class RecordLoader:
             except Reject as bad:
                 self.rejects.add(filename, line_no, line, bad.code, bad.reason, index, bad.value)
                 return None
-        return ",".join(fields_out)
+        return self.encode_row(fields_out)
 
 
-class _CsvBuffer:
-    """CSV lines gathered into chunks of about CHUNK_BYTES."""
+class _RowBuffer:
+    """Rows (CSV lines, or binary COPY rows) gathered into chunks of about CHUNK_BYTES."""
 
     def __init__(self) -> None:
-        self.lines: list[str] = []
+        self.rows: list[str | bytes] = []
         self.size = 0
 
-    def add(self, row: str) -> bytes | None:
+    def add(self, row: str | bytes) -> bytes | None:
         """The full chunk when ``row`` fills it, else None."""
-        self.lines.append(row)
+        self.rows.append(row)
         self.size += len(row)
         return self.flush() if self.size >= CHUNK_BYTES else None
 
     def flush(self) -> bytes | None:
         """What is gathered, as one chunk (None when nothing is)."""
-        if not self.lines:
+        if not self.rows:
             return None
-        self.lines.append("")
-        chunk = "\n".join(self.lines).encode()
-        self.lines, self.size = [], 0
+        if isinstance(self.rows[0], bytes):
+            chunk = b"".join(self.rows)
+        else:
+            self.rows.append("")
+            chunk = "\n".join(self.rows).encode()
+        self.rows, self.size = [], 0
         return chunk
 
 
-def csv_chunks(files: list[str], storage: Storage, fast: FastPath | None, records: RecordLoader,
+def _small_file(storage: Storage, filename: str) -> tuple[bytes | None, Iterator[bytes]]:
+    """The whole content of a file smaller than FAST_MIN_BYTES (else None), and its blocks to read it
+    as usual (those already read first)."""
+    import itertools
+
+    head: list[bytes] = []
+    size = 0
+    stream = iter(storage.open(filename))
+    for chunk in stream:
+        head.append(chunk)
+        size += len(chunk)
+        if size >= FAST_MIN_BYTES:
+            return None, itertools.chain(head, stream)
+    return b"".join(head), iter(head)
+
+
+def row_chunks(files: list[str], storage: Storage, fast: FastPath | None, records: RecordLoader,
                result: CopyResult, table: str, progress: bool) -> Iterator[bytes]:
-    """CSV for PostgreSQL: each block of a file in bulk when it is clean, else record by record."""
+    """Rows for PostgreSQL: each block of a file in bulk when it is clean, else record by record.
+    Clean small files are batched: a batch the bulk path accepts loads every record of its files; a
+    batch it refuses is done again file by file (so the rejects, counts and lines are each file's)."""
     from tqdm.auto import tqdm
 
     bar = tqdm(files, desc=f"COPY {table}", unit="file", disable=not progress, file=sys.stderr,
                mininterval=1.0, leave=True)
-    buffer = _CsvBuffer()
-    for filename in bar:
+    buffer = _RowBuffer()
+    batch: list[tuple[str, bytes, int]] = []  # (file, content ending with a newline, its records)
+    batch_bytes = 0
+
+    def one_file(filename: str, blocks: Iterator[bytes]) -> Iterator[bytes]:
         counts = _FileCounts()
         rejected_before = result.rows_rejected
-        for block in line_blocks(storage.open(filename), BLOCK_BYTES):
+        for block in line_blocks(blocks, BLOCK_BYTES):
             if isinstance(block, Oversized):
                 records.reject_oversized(filename, block, counts)
                 continue
             converted = fast.convert(block) if fast is not None and len(block) >= FAST_MIN_BYTES else None
             if converted is not None:
-                csv_bytes, rows = converted
+                rows_bytes, rows = converted
                 counts.read += rows
                 counts.loaded += rows
                 if (pending := buffer.flush()) is not None:
                     yield pending
-                yield csv_bytes
+                yield rows_bytes
                 counts.line_no += block.count(b"\n")
                 continue
             for row in records.block_rows(filename, block, counts):  # a closer look: record by record
@@ -282,5 +319,47 @@ def csv_chunks(files: list[str], storage: Storage, fast: FastPath | None, record
         result.records_read += counts.read
         result.rows_loaded += counts.loaded
         result.per_file.append((filename, counts.read, counts.loaded, result.rows_rejected - rejected_before))
+
+    def flush_batch() -> Iterator[bytes]:
+        nonlocal batch, batch_bytes
+        gathered, batch, batch_bytes = batch, [], 0
+        if not gathered:
+            return
+        data = b"".join(content for _, content, _ in gathered)
+        converted = fast.convert(data) if len(data) >= FAST_MIN_BYTES else None
+        if converted is None or converted[1] != sum(n for _, _, n in gathered):
+            for filename, content, _ in gathered:
+                yield from one_file(filename, iter([content]))
+            return
+        if (pending := buffer.flush()) is not None:
+            yield pending
+        yield converted[0]
+        for filename, _, n in gathered:
+            result.records_read += n
+            result.rows_loaded += n
+            result.per_file.append((filename, n, n, 0))
+
+    for filename in bar:
+        blocks: Iterator[bytes]
+        if fast is None:
+            blocks = storage.open(filename)
+        else:
+            content, blocks = _small_file(storage, filename)
+            lines = None if content is None else fast._object_lines(content, _numpy())
+            if lines:  # a small file of clean lines: into the batch
+                batch.append((filename, content if content.endswith(b"\n") else content + b"\n", lines))
+                batch_bytes += len(content) + 1
+                if batch_bytes >= BATCH_BYTES:
+                    yield from flush_batch()
+                continue
+        yield from flush_batch()  # files keep their order
+        yield from one_file(filename, blocks)
+    yield from flush_batch()
     if (pending := buffer.flush()) is not None:
         yield pending
+
+
+def _numpy():
+    import numpy as np
+
+    return np
