@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from . import binary as pgbinary
-from .convert import BLANK_PATTERN, EPOCH_MS_MAX, EPOCH_MS_MIN, INT_RANGES, Reject
+from .convert import EPOCH_MS_MAX, EPOCH_MS_MIN, INT_RANGES, Reject
 from .records import BOM, MAX_JSON_RECORD, BadRecord, Oversized, decode_record, line_blocks, whole_record
 from .rejects import Rejects
 from .result import CopyResult
@@ -28,6 +28,7 @@ from .stream import CHUNK_BYTES
 
 FAST_MIN_BYTES = 64 * 1024  # below this, pyarrow's set-up costs more than it saves
 BLOCK_BYTES = 8 * 1024 * 1024  # files are read and converted in blocks of this size (whole records)
+PARSE_BYTES = 1 << 20  # pyarrow parses a block in pieces of this size, in parallel
 BATCH_BYTES = 4 * 1024 * 1024  # small files are gathered into batches of about this size for the bulk path
 
 
@@ -104,8 +105,9 @@ class FastPath:
         except UnicodeDecodeError:
             return None
         try:
-            # one block for the whole file; one thread, so the other core is PostgreSQL's
-            options = self.pajson.ReadOptions(use_threads=False, block_size=max(1 << 20, len(data) + 1))
+            # blocks of PARSE_BYTES (each holding its longest line) parsed on pyarrow's threads: they
+            # take whatever CPU the server leaves, and blocks that fit the cache parse faster
+            options = self.pajson.ReadOptions(use_threads=True, block_size=max(PARSE_BYTES, self._longest + 2))
             table = self.pajson.read_json(pa.BufferReader(data), parse_options=self.parse, read_options=options)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError):
             return None
@@ -117,10 +119,11 @@ class FastPath:
             present = col.null_count < len(col)
             if dtype in INT_RANGES:
                 low, high = INT_RANGES[dtype]
-                if present and (pc.min(col).as_py() < low or pc.max(col).as_py() > high):
+                if present and not low <= (bounds := pc.min_max(col))["min"].as_py() <= bounds["max"].as_py() <= high:
                     return None
             elif dtype.startswith("timestamp"):
-                if present and (pc.min(col).as_py() < EPOCH_MS_MIN or pc.max(col).as_py() > EPOCH_MS_MAX):
+                if present and not (EPOCH_MS_MIN <= (bounds := pc.min_max(col))["min"].as_py()
+                                    <= bounds["max"].as_py() <= EPOCH_MS_MAX):
                     return None
                 if not self.binary:
                     col = col.cast(pa.timestamp("ms"))
@@ -128,15 +131,17 @@ class FastPath:
                 if present and not pc.all(pc.is_finite(col)).as_py():
                     return None
             else:
-                if length is not None and present and pc.max(pc.binary_length(col)).as_py() > length:
+                sizes = pc.binary_length(col)
+                if length is not None and present and pc.max(sizes).as_py() > length:
                     return None  # over-long: rejected or truncated record by record
                 to_null = None
                 if self.cmd.empty_as_null:
-                    to_null = pc.equal(col, "")
+                    to_null = pc.equal(sizes, 0)
                 if self.cmd.blanks_as_null:
-                    blank = pc.match_substring_regex(col, BLANK_PATTERN)
+                    # ASCII space in Arrow is exactly BLANK_CHARS, and an empty string is not space
+                    blank = pc.ascii_is_space(col)
                     to_null = blank if to_null is None else pc.or_(to_null, blank)
-                if to_null is not None:
+                if to_null is not None and pc.any(to_null).as_py():
                     col = pc.if_else(to_null, pa.scalar(None, pa.string()), col)
             columns.append(col)
         if self.binary:
@@ -146,8 +151,9 @@ class FastPath:
                         pacsv.WriteOptions(include_header=False, quoting_style="needed"))
         return out.getvalue(), table.num_rows  # a pyarrow Buffer: handed on without a copy
 
-    @staticmethod
-    def _object_lines(data: bytes, np) -> int | None:
+    _longest = 0  # the longest line of the block _object_lines last looked at
+
+    def _object_lines(self, data: bytes, np) -> int | None:
         """The number of non-blank lines when each starts with ``{`` and ends with ``}`` (before an
         optional CR), none is longer than MAX_JSON_RECORD and no byte-order mark opens the block;
         else None."""
@@ -165,7 +171,8 @@ class FastPath:
         keep = starts < stops
         if not keep.all():
             return None  # a line of a lone CR: the record path decides
-        if int((stops - starts).max()) > MAX_JSON_RECORD:
+        self._longest = int((stops - starts).max())
+        if self._longest > MAX_JSON_RECORD:
             return None
         if not ((raw[starts] == ord("{")).all() and (raw[stops - 1] == ord("}")).all()):
             return None
