@@ -41,6 +41,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     rows_out, transform_out = [], []
+    RESULTS.mkdir(parents=True, exist_ok=True)
     data_dir = scratch("sparkify-bench-wh-")
     try:
         for events in args.events:
