@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sparkify import charts, display
+from sparkify import display
 from sparkify.backends import Backend, backend_for
 from sparkify.config import Config, install_log_redaction, load_config
 from sparkify.parameters import ParameterError, check_parameters
@@ -28,7 +28,7 @@ from sparkify.pipeline import CheckFailed, Session
 __all__ = ["check_parameters", "ParameterError",
            "settings", "describe", "provision", "check_connection", "warehouse_status", "create_tables",
            "stage_events", "stage_songs", "transform_star_schema", "run_checks", "table_counts", "changes",
-           "loaded_days", "plays_in_context", "analysis", "matched_plays", "charts", "record", "teardown",
+           "loaded_days", "plays_in_context", "analysis", "matched_plays", "charts", "record", "teardown",  # noqa: F822
            "sql_engine", "CheckFailed"]
 
 
@@ -43,6 +43,15 @@ class _Kernel:
 
 
 _k = _Kernel()
+
+
+def __getattr__(name: str):
+    """``h.charts`` imported on first use: matplotlib loads only in the notebook that draws."""
+    if name == "charts":
+        import importlib
+
+        return importlib.import_module("sparkify.charts")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # -- set-up ----------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import sys
 import time
@@ -28,12 +29,130 @@ def emulator(args: dict) -> dict:
     os.environ.update({"SPARKIFY_LOCAL__DATA_DIR": args["data_dir"], "SPARKIFY_S3__LOG_DATA": str(lake / "log_data"),
                        "SPARKIFY_S3__SONG_DATA": str(lake / "song_data"),
                        "SPARKIFY_S3__LOG_JSONPATH": str(lake / "log_json_path.json")})
-    with Session(load_config(os.devnull)) as session:
+    with Session(load_config(_no_config())) as session:
         session.create_tables()
         started = time.perf_counter()
         report = session.stage(args["table"], progress=False)
         seconds = time.perf_counter() - started
     return {"rows": report.rows_loaded, "seconds": seconds, "files": report.files}
+
+
+def _no_config() -> str:
+    """An empty configuration file: the built-in defaults and the SPARKIFY_* overrides alone."""
+    import tempfile
+
+    path = Path(tempfile.gettempdir()) / f"sparkify-bench-{os.getpid()}.cfg"
+    path.write_text("")
+    return str(path)
+
+
+def _lake_env(args: dict) -> None:
+    lake = Path(args["lake"])
+    os.environ.update({"SPARKIFY_LOCAL__DATA_DIR": args["data_dir"], "SPARKIFY_S3__LOG_DATA": str(lake / "log_data"),
+                       "SPARKIFY_S3__SONG_DATA": str(lake / "song_data"),
+                       "SPARKIFY_S3__LOG_JSONPATH": str(lake / "log_json_path.json")})
+
+
+def ceiling(args: dict) -> dict:
+    """PostgreSQL's ceiling for these rows: the emulator's binary COPY rows, converted beforehand and
+    kept in a file, sent by binary COPY with FREEZE into a table created in the same transaction, then
+    ANALYZE (what the emulator's stage step also does), with nothing else to do."""
+    from psycopg2 import sql as pgsql
+
+    from sparkify.config import load_config
+    from sparkify.copy import binary, execute
+    from sparkify.pipeline import Session
+
+    _lake_env(args)
+    rows_file = Path(args["data_dir"]).parent / f"ceiling-{os.getpid()}.pgcopy"
+
+    def capture(conn, table, names, chunks, *, binary: bool = False, freeze: bool = False) -> None:
+        assert binary, "the ceiling is measured for binary COPY"
+        with open(rows_file, "wb") as out:
+            out.write(BINARY_HEADER)
+            for chunk in chunks:
+                out.write(chunk)
+            out.write(BINARY_TRAILER)
+
+    BINARY_HEADER, BINARY_TRAILER = binary.HEADER, binary.TRAILER
+    try:
+        with Session(load_config(_no_config())) as session:
+            session.create_tables()
+            real, execute.copy_rows = execute.copy_rows, capture
+            try:
+                report = session.stage(args["table"], progress=False)
+            finally:
+                execute.copy_rows = real
+            names = list(session.query("status/table_columns", {"table_name": args["table"]})["column_name"])
+            statement = pgsql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT binary, FREEZE true)").format(
+                pgsql.Identifier(args["table"]), pgsql.SQL(", ").join(pgsql.Identifier(n) for n in names))
+            started = time.perf_counter()
+            with session.transaction(), open(rows_file, "rb") as source, session.conn.cursor() as cur:
+                session.execute(f"ddl/drop_{args['table']}")
+                session.execute(f"ddl/create_{args['table']}")
+                cur.copy_expert(statement, source, size=1 << 20)
+                rows = cur.rowcount
+                cur.execute(pgsql.SQL("ANALYZE {}").format(pgsql.Identifier(args["table"])))
+            seconds = time.perf_counter() - started
+    finally:
+        rows_file.unlink(missing_ok=True)
+    assert rows == report.rows_loaded
+    return {"rows": rows, "seconds": seconds}
+
+
+def stage_transform(args: dict) -> dict:
+    """Stage both tables, then the transform with its checks (timed as `sparkify run` does it), then
+    every transform statement and check again under EXPLAIN (ANALYZE, BUFFERS) in a transaction that
+    is rolled back: the temp blocks each wrote (spill), and the plans of the heaviest."""
+    import json as stdjson
+
+    from sparkify import pipeline, sqlfiles
+    from sparkify.config import load_config
+    from sparkify.pipeline import Session
+
+    _lake_env(args)
+    out: dict = {}
+    with Session(load_config(_no_config())) as session:
+        session.create_tables()
+        started = time.perf_counter()
+        session.stage("staging_events", progress=False)
+        out["stage_events_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        out["rows"] = session.stage("staging_songs", progress=False).rows_loaded
+        out["stage_s"] = time.perf_counter() - started + out["stage_events_s"]
+        started = time.perf_counter()
+        session.transform()
+        out["transform_checks_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        session.run_checks()
+        out["checks_s"] = time.perf_counter() - started
+        out["transform_s"] = out["transform_checks_s"] - out["checks_s"]
+
+        plans, spills = {}, {}
+        with session.transaction(), session.conn.cursor() as cur:
+            session.backend.prepare_transform(session)
+            for table in (*pipeline.STAR_TABLES, "load_log"):
+                session.execute(f"transform/clear_{table}")
+            names = [f"transform/{s}" for s in pipeline.UPSERTS] + [c.name for c in sqlfiles.folder("checks")]
+            for name in names:
+                text = session.backend.statement(name)
+                if name.endswith("_drop") or "analyze" in name:  # no plan to show
+                    cur.execute(text)
+                    continue
+                started = time.perf_counter()
+                cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + text)
+                plans[name] = "\n".join(r[0] for r in cur.fetchall())
+                # a node's buffers include its children's: the largest figure is the statement's
+                written = max([int(w) for w in re.findall(r"temp (?:read=\d+ )?written=(\d+)", plans[name])] or [0])
+                spills[name] = (written, round(time.perf_counter() - started, 2))
+            session.conn.rollback()
+        out["temp_written_blocks"] = sum(blocks for blocks, _ in spills.values())
+        out["spills"] = {k: v for k, v in spills.items() if v[0]}
+        out["slowest"] = sorted(spills.items(), key=lambda kv: -kv[1][1])[:6]
+        keep = [k for k, _ in out["slowest"][:3]]
+        Path(args.get("plans", os.devnull)).write_text(stdjson.dumps({k: plans[k] for k in keep}, indent=1))
+    out["seconds"] = out["stage_s"]
+    return out
 
 
 def duckdb_load(args: dict) -> dict:
@@ -65,7 +184,7 @@ def row_by_row(args: dict) -> dict:
             "method", "page", "registration", "sessionId", "song", "status", "ts", "userAgent", "userId"]
     insert = ("INSERT INTO staging_events VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
               "to_timestamp(%s / 1000.0), %s, %s)")
-    with Session(load_config(os.devnull)) as session:
+    with Session(load_config(_no_config())) as session:
         session.create_tables()
         session.conn.autocommit = bool(args.get("autocommit"))
         cur = session.conn.cursor()
@@ -97,7 +216,8 @@ def generate(args: dict) -> dict:
 
 if __name__ == "__main__":
     kind, payload = sys.argv[1], json.loads(sys.argv[2])
-    contenders = {"emulator": emulator, "duckdb": duckdb_load, "row_by_row": row_by_row, "generate": generate}
+    contenders = {"emulator": emulator, "ceiling": ceiling, "duckdb": duckdb_load, "row_by_row": row_by_row,
+                  "generate": generate, "stage_transform": stage_transform}
     result = contenders[kind](payload)
     result["peak_rss_mb"] = round(peak_rss_mb(), 1)
     print(json.dumps(result))

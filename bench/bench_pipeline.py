@@ -30,7 +30,7 @@ def batch(config: Path, reports: Path) -> tuple[float, dict, float]:
     subprocess.run([sys.executable, "-m", "sparkify.cli", "--config", str(config), "run"], cwd=ROOT, env=env,
                    check=True, capture_output=True)
     seconds = time.perf_counter() - started
-    summary = json.loads(next(reports.glob("*/summary.json")).read_text())
+    summary = json.loads(next(reports.glob("*/summary.json")).read_text())  # one run per reports folder
     return seconds, summary, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
@@ -53,16 +53,20 @@ def main() -> None:
         config = work / "dwh.cfg"
         config.write_text(f"[S3]\nLOG_DATA = {lake}/log_data\nSONG_DATA = {lake}/song_data\n"
                           f"LOG_JSONPATH = {lake}/log_json_path.json\n[LOCAL]\nDATA_DIR = {work}/warehouse\n")
-        seconds, summary, rss = batch(config, work / "reports")
+        runs = []
+        for attempt in range(3 if label.startswith("demo") else 1):  # the demo: median of 3
+            runs.append(batch(config, work / f"reports-{attempt}"))
+        seconds, summary, rss = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
         steps = summary["seconds"]
-        rows.append([label, f"{events:,}", f"{seconds:.1f}"] + [f"{steps[k]:.1f}" for k in sorted(steps)]
+        spread = f" ({min(r[0] for r in runs):.1f}-{max(r[0] for r in runs):.1f})" if len(runs) > 1 else ""
+        rows.append([label, f"{events:,}", f"{seconds:.1f}{spread}"] + [f"{steps[k]:.1f}" for k in sorted(steps)]
                     + [f"{rss:.0f}"])
         print(table(rows, HEADER), flush=True)
         shutil.rmtree(work, ignore_errors=True)
     report("bench_pipeline", "End-to-end batch run (seconds; per notebook)\n" + table(rows, HEADER))
 
 
-HEADER = ["lake", "events", "total s", "00", "01", "02", "03", "04", "05", "peak RSS MB"]
+HEADER = ["lake", "events", "total s (median of 3 for the demo)", "00", "01", "02", "03", "04", "05", "peak RSS MB"]
 
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))

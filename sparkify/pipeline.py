@@ -25,11 +25,15 @@ STAR_TABLES = ("songplays", "users", "songs", "artists", "time")
 ALL_TABLES = STAGING_TABLES + STAR_TABLES  # the seven tables of the brief, counted in every summary
 BOOKKEEPING_TABLES = ("load_log", "staging_log")  # which days are loaded; what the last COPY staged
 # The transform's upserts in order (each one transaction with the checks): songs before songplays,
-# whose artist_id comes from songs; stage_plays (the keyed staged plays) before what reads it.
+# whose artist_id comes from songs; stage_plays and stage_song_keys (the match keys of plays and
+# songs, computed once) before what reads them. Each table is analysed once it is filled, so that
+# the later statements and the checks are planned on its new size (hash joins, no spill).
 # stage_days counts the staged plays per day before the upsert replaces any, for load_log's accounting.
-UPSERTS = ("songs_replace_staged", "songs", "artists_replace_staged", "artists", "stage_plays_drop",
-           "stage_plays", "stage_days_drop", "stage_days", "songplays_replace_staged", "songplays",
-           "users_replace_newer", "users", "time", "load_log_count_days", "load_log_add_days")
+UPSERTS = ("songs_replace_staged", "songs", "analyze_songs", "artists_replace_staged", "artists",
+           "stage_plays_drop", "stage_plays", "stage_plays_analyze", "stage_song_keys_drop", "stage_song_keys",
+           "stage_song_keys_analyze", "stage_days_drop", "stage_days", "songplays_replace_staged", "songplays",
+           "analyze_songplays", "users_replace_newer", "users", "analyze_users", "time", "analyze_time",
+           "analyze_artists", "load_log_count_days", "load_log_add_days")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -235,6 +239,7 @@ class Session:
         day = parse_run_date(run_date) if run_date else None
         with self.transaction():
             self._check_staged(day)
+            self.backend.prepare_transform(self)
             before = self._star_counts()
             if day is None:
                 for table in (*STAR_TABLES, "load_log"):

@@ -446,3 +446,40 @@ def test_a_fifo_among_the_sources_is_refused_by_name_not_read(conn, tmp_path):
 
     with pytest.raises(Refused, match="not a regular file"):
         list(Storage().open(str(tmp_path / "src" / "b.json")))  # a FIFO that appeared after the listing
+
+
+def test_small_files_are_batched_and_a_bad_one_is_rejected_alone(conn, tmp_path, monkeypatch):
+    """A song catalog is many one-record files: they go to the bulk path in batches, and a batch with a
+    bad file is redone file by file, so counts, rows and rejects are each file's, as record by record."""
+    from sparkify.copy import loaders
+
+    files = {f"f{i:04d}.json": json.dumps({"name": f"s{i}", "n": i, "x": i / 3, "ts": 1541105830796 + i}).encode()
+             + b"\n" * (i % 2) for i in range(2000)}
+    files["f0300.json"] = b'{"name": "bad", "n": NaN}\n{"name": "ok", "n": 100000}\n'
+    monkeypatch.setattr(loaders, "BATCH_BYTES", 70_000)
+    accepted = []
+    original = loaders.FastPath.convert
+    monkeypatch.setattr(loaders.FastPath, "convert", lambda self, data: accepted.append(
+        out := original(self, data)) or out)
+    options = "FORMAT AS JSON 'auto' TIMEFORMAT 'epochmillisecs' MAXERROR 5"
+    batched = run_copy(conn, tmp_path, files, options)
+    assert any(accepted)
+    with conn.cursor() as cur:
+        cur.execute("TRUNCATE t_copy")
+    conn.commit()
+    monkeypatch.setattr(loaders, "FAST_MIN_BYTES", 10**12)  # record by record only
+    single = run_copy(conn, tmp_path, files, options)
+    assert batched[0].per_file == single[0].per_file
+    assert (batched[0].records_read, batched[0].rows_loaded, batched[0].rows_rejected) == (2001, 2000, 1)
+    assert batched[1] == single[1] and batched[2] == single[2]
+    assert batched[2][0][:2] == (str(tmp_path / "src" / "f0300.json"), 1)
+
+
+def test_statupdate_on_analyzes_the_table_in_the_copy_transaction(conn, tmp_path):
+    assert parse_copy("COPY t FROM 's3://b/p' JSON 'auto' STATUPDATE ON").stat_update is True
+    assert parse_copy("COPY t FROM 's3://b/p' JSON 'auto' STATUPDATE OFF").stat_update is False
+    assert parse_copy("COPY t FROM 's3://b/p' JSON 'auto'").stat_update is None
+    run_copy(conn, tmp_path, {"a.json": b'{"name": "a", "n": 1}\n'}, "FORMAT AS JSON 'auto' STATUPDATE ON")
+    with conn.cursor() as cur:
+        cur.execute("SELECT reltuples FROM pg_class WHERE relname = 't_copy'")
+        assert cur.fetchone()[0] == 1

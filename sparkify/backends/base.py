@@ -87,6 +87,10 @@ class Backend(ABC):
         """Re-create one staging table and COPY into it, in one transaction of ``session``;
         ``on_loaded(report)`` runs in that transaction once the rows are in."""
 
+    def prepare_transform(self, session) -> None:  # noqa: B027 - optional: most engines need nothing
+        """Session settings for the transform's transaction (called inside it); none by default:
+        Redshift manages query memory itself (WLM), so nothing is set there."""
+
     def load_errors(self, session, query_id: int) -> pd.DataFrame:
         """The records one COPY rejected."""
         return session.query("status/load_errors", {"query": query_id})

@@ -20,6 +20,11 @@ from ..warehouse import LocalWarehouse
 from .base import Backend, StageReport, status_frame
 
 IAM_ROLE = "arn:aws:iam::000000000000:role/sparkify-local"  # accepted and ignored by the emulator
+# The transform's work_mem: a share of what staging holds, within bounds. Its largest operation, the
+# sort of the staged events by user (users.sql's latest event per user), needs about half the staged
+# bytes; every hash may use hash_mem_multiplier (2) times work_mem.
+WORK_MEM_SHARE = 1 / 2
+WORK_MEM_MB = (64, 1536)
 
 
 @functools.lru_cache(maxsize=512)
@@ -83,7 +88,7 @@ class LocalBackend(Backend):
                 for name in self.support_tables:
                     session.execute(name)
                 result = copyemu.execute_copy(session.conn, text, self.storage, progress=progress,
-                                              where=str(sql_file.path))
+                                              where=str(sql_file.path), new_table=True)
                 report = StageReport(table, result.source, result.files, result.records_read, result.rows_loaded,
                                      result.rows_rejected, round(time.perf_counter() - started, 3), result.query_id)
                 on_loaded(report)
@@ -95,6 +100,14 @@ class LocalBackend(Backend):
                     copyemu.record_load_errors(session.conn, err.result)
             raise
         return report
+
+    def prepare_transform(self, session) -> None:
+        """work_mem sized from the staged bytes, for the transform's transaction only, so that its
+        joins, aggregates and sorts never spill to temp files."""
+        staged = int(session.query("emulator/staging_bytes").iloc[0]["staging_bytes"] or 0)
+        low, high = WORK_MEM_MB
+        megabytes = min(high, max(low, int(staged * WORK_MEM_SHARE) >> 20))
+        session.query("emulator/set_work_mem", {"work_mem": f"{megabytes}MB"})
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def provision(self, *, create_cluster: bool = True, wait_minutes: int = 30) -> pd.DataFrame:

@@ -8,7 +8,8 @@ It executes the statement text itself (parsed by sqlglot), with Redshift's seman
 * ``JSON 'auto'`` (column names matched to keys exactly), ``'auto ignorecase'`` and a JSONPaths
   file (paths mapped to columns by position; ``$['key']``, ``$["key"]``, ``$.key`` and nested forms);
 * options ``TIMEFORMAT``, ``BLANKSASNULL``, ``EMPTYASNULL``, ``TRUNCATECOLUMNS``, ``ACCEPTINVCHARS``,
-  ``MAXERROR``; ``REGION``, ``COMPUPDATE``, ``STATUPDATE`` and credentials are accepted and ignored;
+  ``MAXERROR``, ``STATUPDATE`` (ANALYZE in the COPY's transaction); ``REGION``, ``COMPUPDATE`` and
+  credentials are accepted and ignored;
 * every rejected record goes to ``stl_load_errors`` (file, line, column, raw value, reason); more
   than MAXERROR rejects fail the COPY with a message naming the first bad file and line, and the
   caller's transaction is rolled back, leaving the target table unchanged;
@@ -30,7 +31,8 @@ The modules, one job each, in the order a COPY uses them (each imports only thos
     columns     JSON 'auto', 'auto ignorecase' and JSONPaths: which value goes to which column
     records     files split into records (lines, pretty-printed objects), decoded as JSON objects
     rejects     bad records kept, MAXERROR enforced, stl_load_errors written
-    stream      CSV chunks streamed into PostgreSQL's COPY FROM STDIN by a producer thread
+    binary      PostgreSQL's binary COPY format: a block of pyarrow columns, or one record, as rows
+    stream      chunks of rows streamed into PostgreSQL's COPY FROM STDIN by a producer thread
     loaders     the bulk (pyarrow) and record-by-record loaders, and the files as CSV chunks
     execute     execute_copy: one COPY, from its text to stl_load_errors
 

@@ -27,8 +27,7 @@ _FLOAT_TEXT = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 _EPOCH = dt.datetime(1970, 1, 1)
 # The domain of each type, defined once: the record path's converters below and the bulk path's
 # checks (loaders.FastPath) both enforce these, so the two paths accept the same values.
-BLANK_CHARS = " \t\n\r\x0b\x0c"  # BLANKSASNULL: a field of only these characters is blank
-BLANK_PATTERN = "^[ \\t\\n\\r\\x0b\\x0c]+$"  # the same, as a regular expression (RE2, for pyarrow)
+BLANK_CHARS = " \t\n\r\x0b\x0c"  # BLANKSASNULL: a field of only these is blank (Arrow's ascii_is_space)
 EPOCH_MS_MIN = (dt.datetime.min - _EPOCH) // dt.timedelta(milliseconds=1)  # 0001-01-01
 EPOCH_MS_MAX = (dt.datetime.max - _EPOCH) // dt.timedelta(milliseconds=1)  # 9999-12-31 23:59:59.999
 

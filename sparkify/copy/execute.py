@@ -1,24 +1,33 @@
 """One COPY, start to end: the statement parsed, the target columns and their converters, the JSON
-mapping, the source files listed, then the files streamed into the table and the rejects recorded."""
+mapping, the source files listed, then the files streamed into the table (binary COPY rows when every
+column type allows it, FREEZE into a table created in the same transaction), the rejects recorded,
+and the table's statistics updated (STATUPDATE)."""
 
 from __future__ import annotations
 
 import time
 
+from psycopg2 import sql as pgsql
+
 from .. import sqlfiles
 from ..dialect import to_postgres
+from . import binary as pgbinary
 from .columns import json_mapping, value_getter
 from .convert import converter, invalid_char_handler
-from .loaders import FastPath, RecordLoader, csv_chunks
+from .loaders import FastPath, RecordLoader, row_chunks
 from .rejects import Rejects, next_query_id, record_load_errors
 from .result import CopyError, CopyResult, EmptySource
 from .sources import Storage
 from .statement import CopyCommand, parse_copy
-from .stream import copy_csv
+from .stream import copy_rows
 
 
-def execute_copy(conn, text: str, storage: Storage, *, progress: bool = True, where: str = "COPY") -> CopyResult:
-    """Run one COPY statement on ``conn`` inside the caller's transaction.
+def execute_copy(conn, text: str, storage: Storage, *, progress: bool = True, where: str = "COPY",
+                 new_table: bool = False) -> CopyResult:
+    """Run one COPY statement on ``conn`` inside the caller's transaction. ``new_table``: the caller
+    created (or truncated) the table in this transaction, so the COPY may FREEZE its rows, and
+    without a STATUPDATE option the table gets statistics (Redshift updates them by default when
+    the table was empty). STATUPDATE ON runs ANALYZE on the table in the COPY's transaction.
 
     Raises CopyError (with ``.result`` holding the rejects) when more than MAXERROR records are
     bad; the caller then rolls back and records the rejects with :func:`record_load_errors`.
@@ -31,12 +40,18 @@ def execute_copy(conn, text: str, storage: Storage, *, progress: bool = True, wh
     files = _source_files(storage, cmd, where)
     result = CopyResult(table=cmd.table, source=cmd.source, files=len(files))
     mode = cmd.json.lower()
-    fast = FastPath.build(cmd, mode, names, column_types, keys)
+    binary = pgbinary.supported([dtype for dtype, _ in column_types])
+    fast = FastPath.build(cmd, mode, names, column_types, keys, binary)
     rejects = Rejects(cmd, result, names, types=[dtype for dtype, _ in column_types],
                       lengths=["" if length is None else str(length) for _, length in column_types])
     replace = invalid_char_handler(cmd.accept_inv_chars) if cmd.accept_inv_chars else None
-    records = RecordLoader(converters, value_getter(mode, names, paths, keys), rejects, replace)
-    copy_csv(conn, cmd.table, names, csv_chunks(files, storage, fast, records, result, cmd.table, progress))
+    records = RecordLoader(converters, value_getter(mode, names, paths, keys), rejects, replace,
+                           pgbinary.RowEncoder([dtype for dtype, _ in column_types]) if binary else ",".join)
+    copy_rows(conn, cmd.table, names, row_chunks(files, storage, fast, records, result, cmd.table, progress),
+              binary=binary, freeze=new_table)
+    if cmd.stat_update or (cmd.stat_update is None and new_table):
+        with conn.cursor() as cur:
+            cur.execute(pgsql.SQL("ANALYZE {}").format(pgsql.Identifier(cmd.table)))
     result.query_id = next_query_id(conn)
     record_load_errors(conn, result)
     result.seconds = time.perf_counter() - started

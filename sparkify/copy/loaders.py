@@ -1,12 +1,14 @@
-"""Loaders: a file's blocks turned into CSV for PostgreSQL, in bulk when a block is clean, else record
-by record.
+"""Loaders: a file's blocks turned into rows for PostgreSQL's COPY (binary when every column type has an
+exact binary form, see :mod:`.binary`, else CSV), in bulk when a block is clean, else record by record.
 
 * :class:`FastPath` (bulk): pyarrow parses a block of whole records and every value is checked in bulk;
   it only ever *accepts* a block, so both paths load identical rows.
 * :class:`RecordLoader` (record by record): each record decoded, its values mapped to the columns and
   converted; a bad record goes to :class:`~sparkify.copy.rejects.Rejects` and the others load.
-* :func:`csv_chunks`: the files of the COPY, in order, as CSV chunks of about CHUNK_BYTES, with a
+* :func:`row_chunks`: the files of the COPY, in order, as chunks of rows of about CHUNK_BYTES, with a
   progress bar over files; it counts the records read, loaded and rejected per file and in total.
+  Small files (a song catalog holds one record per file) are gathered into batches that the bulk
+  path converts at once: a file costs no parse of its own.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from .convert import BLANK_PATTERN, EPOCH_MS_MAX, EPOCH_MS_MIN, INT_RANGES, Reject
+from . import binary as pgbinary
+from .convert import EPOCH_MS_MAX, EPOCH_MS_MIN, INT_RANGES, Reject
 from .records import BOM, MAX_JSON_RECORD, BadRecord, Oversized, decode_record, line_blocks, whole_record
 from .rejects import Rejects
 from .result import CopyResult
@@ -25,6 +28,8 @@ from .stream import CHUNK_BYTES
 
 FAST_MIN_BYTES = 64 * 1024  # below this, pyarrow's set-up costs more than it saves
 BLOCK_BYTES = 8 * 1024 * 1024  # files are read and converted in blocks of this size (whole records)
+PARSE_BYTES = 1 << 20  # pyarrow parses a block in pieces of this size, in parallel
+BATCH_BYTES = 4 * 1024 * 1024  # small files are gathered into batches of about this size for the bulk path
 
 
 class FastPath:
@@ -49,10 +54,12 @@ class FastPath:
     tests/test_copy_equivalence.py checks the claim with generated hostile input.
     """
 
-    def __init__(self, cmd: CopyCommand, keys: list[str], types: list[tuple[str, int | None]]) -> None:
+    def __init__(self, cmd: CopyCommand, keys: list[str], types: list[tuple[str, int | None]],
+                 binary: bool = False) -> None:
         import pyarrow as pa
         import pyarrow.json as pajson
 
+        self.binary = binary  # rows in PostgreSQL's binary COPY format, else CSV
         self.cmd = cmd
         self.keys = keys
         self.types = types
@@ -69,7 +76,7 @@ class FastPath:
 
     @classmethod
     def build(cls, cmd: CopyCommand, mode: str, names: list[str], types: list[tuple[str, int | None]],
-              keys: list[str] | None) -> FastPath | None:
+              keys: list[str] | None, binary: bool = False) -> FastPath | None:
         if mode == "auto ignorecase" or (mode != "auto" and keys is None):
             return None  # case folding and nested JSONPaths stay record by record
         keys = names if mode == "auto" else keys
@@ -80,10 +87,11 @@ class FastPath:
                     or (dtype.startswith("timestamp") and cmd.timeformat == "epochmillisecs"
                         and "with time zone" not in dtype)):
                 return None
-        return cls(cmd, keys, types)
+        return cls(cmd, keys, types, binary)
 
     def convert(self, data: bytes) -> tuple[object, int] | None:
-        """CSV of the block (a buffer) and its record count, or None when it needs a closer look."""
+        """The block's rows (a buffer: binary COPY rows or CSV) and its record count, or None when it
+        needs a closer look."""
         import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -97,8 +105,9 @@ class FastPath:
         except UnicodeDecodeError:
             return None
         try:
-            # one block for the whole file; one thread, so the other core is PostgreSQL's
-            options = self.pajson.ReadOptions(use_threads=False, block_size=max(1 << 20, len(data) + 1))
+            # blocks of PARSE_BYTES (each holding its longest line) parsed on pyarrow's threads: they
+            # take whatever CPU the server leaves, and blocks that fit the cache parse faster
+            options = self.pajson.ReadOptions(use_threads=True, block_size=max(PARSE_BYTES, self._longest + 2))
             table = self.pajson.read_json(pa.BufferReader(data), parse_options=self.parse, read_options=options)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError):
             return None
@@ -110,34 +119,41 @@ class FastPath:
             present = col.null_count < len(col)
             if dtype in INT_RANGES:
                 low, high = INT_RANGES[dtype]
-                if present and (pc.min(col).as_py() < low or pc.max(col).as_py() > high):
+                if present and not low <= (bounds := pc.min_max(col))["min"].as_py() <= bounds["max"].as_py() <= high:
                     return None
             elif dtype.startswith("timestamp"):
-                if present and (pc.min(col).as_py() < EPOCH_MS_MIN or pc.max(col).as_py() > EPOCH_MS_MAX):
+                if present and not (EPOCH_MS_MIN <= (bounds := pc.min_max(col))["min"].as_py()
+                                    <= bounds["max"].as_py() <= EPOCH_MS_MAX):
                     return None
-                col = col.cast(pa.timestamp("ms"))
+                if not self.binary:
+                    col = col.cast(pa.timestamp("ms"))
             elif dtype in ("double precision", "real"):
                 if present and not pc.all(pc.is_finite(col)).as_py():
                     return None
             else:
-                if length is not None and present and pc.max(pc.binary_length(col)).as_py() > length:
+                sizes = pc.binary_length(col)
+                if length is not None and present and pc.max(sizes).as_py() > length:
                     return None  # over-long: rejected or truncated record by record
                 to_null = None
                 if self.cmd.empty_as_null:
-                    to_null = pc.equal(col, "")
+                    to_null = pc.equal(sizes, 0)
                 if self.cmd.blanks_as_null:
-                    blank = pc.match_substring_regex(col, BLANK_PATTERN)
+                    # ASCII space in Arrow is exactly BLANK_CHARS, and an empty string is not space
+                    blank = pc.ascii_is_space(col)
                     to_null = blank if to_null is None else pc.or_(to_null, blank)
-                if to_null is not None:
+                if to_null is not None and pc.any(to_null).as_py():
                     col = pc.if_else(to_null, pa.scalar(None, pa.string()), col)
             columns.append(col)
+        if self.binary:
+            return pgbinary.encode_columns(columns, [dtype for dtype, _ in self.types]), table.num_rows
         out = pa.BufferOutputStream()
         pacsv.write_csv(pa.table(columns, names=[f"c{i}" for i in range(len(columns))]), out,
                         pacsv.WriteOptions(include_header=False, quoting_style="needed"))
         return out.getvalue(), table.num_rows  # a pyarrow Buffer: handed on without a copy
 
-    @staticmethod
-    def _object_lines(data: bytes, np) -> int | None:
+    _longest = 0  # the longest line of the block _object_lines last looked at
+
+    def _object_lines(self, data: bytes, np) -> int | None:
         """The number of non-blank lines when each starts with ``{`` and ends with ``}`` (before an
         optional CR), none is longer than MAX_JSON_RECORD and no byte-order mark opens the block;
         else None."""
@@ -155,7 +171,8 @@ class FastPath:
         keep = starts < stops
         if not keep.all():
             return None  # a line of a lone CR: the record path decides
-        if int((stops - starts).max()) > MAX_JSON_RECORD:
+        self._longest = int((stops - starts).max())
+        if self._longest > MAX_JSON_RECORD:
             return None
         if not ((raw[starts] == ord("{")).all() and (raw[stops - 1] == ord("}")).all()):
             return None
@@ -174,11 +191,14 @@ class RecordLoader:
     rejected (the others still load)."""
 
     def __init__(self, converters: list[Callable[[object], str]], values_of: Callable[[dict], list[object]],
-                 rejects: Rejects, replace: str | None) -> None:
+                 rejects: Rejects, replace: str | None,
+                 encode_row: Callable[[list[str]], str | bytes] = ",".join) -> None:
         self.converters, self.values_of, self.rejects, self.replace = converters, values_of, rejects, replace
+        self.encode_row = encode_row  # a CSV line (str), or a binary COPY row (bytes)
 
-    def block_rows(self, filename: str, block: bytes, counts: _FileCounts) -> Iterator[str]:
-        """The CSV lines of the records of ``block`` that load, counting lines and records in ``counts``."""
+    def block_rows(self, filename: str, block: bytes, counts: _FileCounts) -> Iterator[str | bytes]:
+        """The rows (CSV lines or binary rows) of the records of ``block`` that load, counting lines and
+        records in ``counts``."""
         lines = block.split(b"\n")
         index = 0
         searched_until = 0  # lines a failed search for a pretty-printed object already looked at
@@ -210,8 +230,8 @@ class RecordLoader:
         self.rejects.add(filename, counts.line_no, item.head, 1225,
                          f"JSON record of {item.size} bytes exceeds the 4 MB limit", None)
 
-    def convert(self, filename: str, line_no: int, line: bytes, parsed: object = None) -> str | None:
-        """One record as a CSV line, or None after recording why it was rejected. ``parsed`` is the
+    def convert(self, filename: str, line_no: int, line: bytes, parsed: object = None) -> str | bytes | None:
+        """One record as a row (CSV line or binary row), or None after recording why it was rejected. ``parsed`` is the
         record already decoded by the caller (UNPARSED when that failed)."""
         try:
             obj = decode_record(line, parsed, self.replace)
@@ -225,55 +245,79 @@ class RecordLoader:
             except Reject as bad:
                 self.rejects.add(filename, line_no, line, bad.code, bad.reason, index, bad.value)
                 return None
-        return ",".join(fields_out)
+        return self.encode_row(fields_out)
 
 
-class _CsvBuffer:
-    """CSV lines gathered into chunks of about CHUNK_BYTES."""
+class _RowBuffer:
+    """Rows (CSV lines, or binary COPY rows) gathered into chunks of about CHUNK_BYTES."""
 
     def __init__(self) -> None:
-        self.lines: list[str] = []
+        self.rows: list[str | bytes] = []
         self.size = 0
 
-    def add(self, row: str) -> bytes | None:
+    def add(self, row: str | bytes) -> bytes | None:
         """The full chunk when ``row`` fills it, else None."""
-        self.lines.append(row)
+        self.rows.append(row)
         self.size += len(row)
         return self.flush() if self.size >= CHUNK_BYTES else None
 
     def flush(self) -> bytes | None:
         """What is gathered, as one chunk (None when nothing is)."""
-        if not self.lines:
+        if not self.rows:
             return None
-        self.lines.append("")
-        chunk = "\n".join(self.lines).encode()
-        self.lines, self.size = [], 0
+        if isinstance(self.rows[0], bytes):
+            chunk = b"".join(self.rows)
+        else:
+            self.rows.append("")
+            chunk = "\n".join(self.rows).encode()
+        self.rows, self.size = [], 0
         return chunk
 
 
-def csv_chunks(files: list[str], storage: Storage, fast: FastPath | None, records: RecordLoader,
+def _small_file(storage: Storage, filename: str) -> tuple[bytes | None, Iterator[bytes]]:
+    """The whole content of a file smaller than FAST_MIN_BYTES (else None), and its blocks to read it
+    as usual (those already read first)."""
+    import itertools
+
+    head: list[bytes] = []
+    size = 0
+    stream = iter(storage.open(filename))
+    for chunk in stream:
+        head.append(chunk)
+        size += len(chunk)
+        if size >= FAST_MIN_BYTES:
+            return None, itertools.chain(head, stream)
+    return b"".join(head), iter(head)
+
+
+def row_chunks(files: list[str], storage: Storage, fast: FastPath | None, records: RecordLoader,
                result: CopyResult, table: str, progress: bool) -> Iterator[bytes]:
-    """CSV for PostgreSQL: each block of a file in bulk when it is clean, else record by record."""
+    """Rows for PostgreSQL: each block of a file in bulk when it is clean, else record by record.
+    Clean small files are batched: a batch the bulk path accepts loads every record of its files; a
+    batch it refuses is done again file by file (so the rejects, counts and lines are each file's)."""
     from tqdm.auto import tqdm
 
     bar = tqdm(files, desc=f"COPY {table}", unit="file", disable=not progress, file=sys.stderr,
                mininterval=1.0, leave=True)
-    buffer = _CsvBuffer()
-    for filename in bar:
+    buffer = _RowBuffer()
+    batch: list[tuple[str, bytes, int]] = []  # (file, content ending with a newline, its records)
+    batch_bytes = 0
+
+    def one_file(filename: str, blocks: Iterator[bytes]) -> Iterator[bytes]:
         counts = _FileCounts()
         rejected_before = result.rows_rejected
-        for block in line_blocks(storage.open(filename), BLOCK_BYTES):
+        for block in line_blocks(blocks, BLOCK_BYTES):
             if isinstance(block, Oversized):
                 records.reject_oversized(filename, block, counts)
                 continue
             converted = fast.convert(block) if fast is not None and len(block) >= FAST_MIN_BYTES else None
             if converted is not None:
-                csv_bytes, rows = converted
+                rows_bytes, rows = converted
                 counts.read += rows
                 counts.loaded += rows
                 if (pending := buffer.flush()) is not None:
                     yield pending
-                yield csv_bytes
+                yield rows_bytes
                 counts.line_no += block.count(b"\n")
                 continue
             for row in records.block_rows(filename, block, counts):  # a closer look: record by record
@@ -282,5 +326,47 @@ def csv_chunks(files: list[str], storage: Storage, fast: FastPath | None, record
         result.records_read += counts.read
         result.rows_loaded += counts.loaded
         result.per_file.append((filename, counts.read, counts.loaded, result.rows_rejected - rejected_before))
+
+    def flush_batch() -> Iterator[bytes]:
+        nonlocal batch, batch_bytes
+        gathered, batch, batch_bytes = batch, [], 0
+        if not gathered:
+            return
+        data = b"".join(content for _, content, _ in gathered)
+        converted = fast.convert(data) if len(data) >= FAST_MIN_BYTES else None
+        if converted is None or converted[1] != sum(n for _, _, n in gathered):
+            for filename, content, _ in gathered:
+                yield from one_file(filename, iter([content]))
+            return
+        if (pending := buffer.flush()) is not None:
+            yield pending
+        yield converted[0]
+        for filename, _, n in gathered:
+            result.records_read += n
+            result.rows_loaded += n
+            result.per_file.append((filename, n, n, 0))
+
+    for filename in bar:
+        blocks: Iterator[bytes]
+        if fast is None:
+            blocks = storage.open(filename)
+        else:
+            content, blocks = _small_file(storage, filename)
+            lines = None if content is None else fast._object_lines(content, _numpy())
+            if lines:  # a small file of clean lines: into the batch
+                batch.append((filename, content if content.endswith(b"\n") else content + b"\n", lines))
+                batch_bytes += len(content) + 1
+                if batch_bytes >= BATCH_BYTES:
+                    yield from flush_batch()
+                continue
+        yield from flush_batch()  # files keep their order
+        yield from one_file(filename, blocks)
+    yield from flush_batch()
     if (pending := buffer.flush()) is not None:
         yield pending
+
+
+def _numpy():
+    import numpy as np
+
+    return np

@@ -1,8 +1,9 @@
 """The COPY statement: its text parsed (by sqlglot, as Redshift SQL) into a :class:`CopyCommand`.
 
 Options: ``FORMAT AS JSON`` (``'auto'``, ``'auto ignorecase'`` or a JSONPaths file), ``TIMEFORMAT``,
-``BLANKSASNULL``, ``EMPTYASNULL``, ``TRUNCATECOLUMNS``, ``ACCEPTINVCHARS``, ``MAXERROR``; ``REGION``,
-``COMPUPDATE``, ``STATUPDATE`` and credentials are accepted and ignored. Anything else is a
+``BLANKSASNULL``, ``EMPTYASNULL``, ``TRUNCATECOLUMNS``, ``ACCEPTINVCHARS``, ``MAXERROR``, ``STATUPDATE``
+(ON: ANALYZE the table after the load); ``REGION``, ``COMPUPDATE`` and credentials are accepted and
+ignored. Anything else is a
 :class:`CopyError` naming the option.
 """
 
@@ -28,6 +29,7 @@ class CopyCommand:
     truncate_columns: bool = False
     accept_inv_chars: str | None = None  # replacement character when ACCEPTINVCHARS is given
     max_error: int = 0
+    stat_update: bool | None = None  # STATUPDATE ON (True), OFF (False), or not given (None)
     ignored: tuple[str, ...] = ()
 
 
@@ -124,10 +126,15 @@ def _parse_options(tokens: list[tuple[str, object]], where: str) -> dict[str, ob
             next_value(word, ("str", "word"))
             options["ignored"].append(word.split()[0])
         elif word in ("COMPUPDATE", "STATUPDATE"):
+            setting = "ON"  # the option alone means ON
             if i < len(tokens) and tokens[i][0] == "word" and tokens[i][1] in ("ON", "OFF", "TRUE", "FALSE",
                                                                                "PRESET"):
+                setting = tokens[i][1]
                 i += 1
-            options["ignored"].append(word)
+            if word == "STATUPDATE":
+                options["stat_update"] = setting in ("ON", "TRUE")
+            else:
+                options["ignored"].append(word)
         else:
             raise CopyError(f"{where}: COPY option {word} is not supported by the local emulator")
     return options

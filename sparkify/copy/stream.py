@@ -1,4 +1,7 @@
-"""Streaming into PostgreSQL: CSV chunks fed to ``COPY ... FROM STDIN`` while they are produced.
+"""Streaming into PostgreSQL: chunks of rows (binary COPY format, or CSV) fed to ``COPY ... FROM STDIN``
+while they are produced. Into a table created or truncated in the same transaction the COPY says
+FREEZE: its rows are written already frozen and visible, so the server skips the hint-bit and
+vacuum work it would do later for them.
 
 A producer thread prepares the next chunks while PostgreSQL parses the previous ones (pyarrow releases
 the GIL, so they overlap on two cores); its queue is bounded, so memory stays at a few chunks whatever
@@ -104,11 +107,27 @@ class _Producer:
 
 
 
-def copy_csv(conn, table: str, names: list[str], chunks: Iterator[bytes]) -> None:
-    """Load the CSV ``chunks`` into the columns ``names`` of ``table`` (inside the current transaction).
-    An error raised by ``chunks`` (a CopyError past MAXERROR) is raised as itself."""
-    statement = pgsql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
+def _framed(chunks: Iterator[bytes], header: bytes, trailer: bytes) -> Iterator[bytes]:
+    yield header
+    yield from chunks
+    yield trailer
+
+
+def copy_rows(conn, table: str, names: list[str], chunks: Iterator[bytes], *, binary: bool = False,
+              freeze: bool = False) -> None:
+    """Load the rows of ``chunks`` (binary COPY rows without header and trailer, or CSV) into the
+    columns ``names`` of ``table`` (inside the current transaction); ``freeze`` only for a table
+    created or truncated in this transaction. An error raised by ``chunks`` (a CopyError past
+    MAXERROR) is raised as itself."""
+    options = "FORMAT binary" if binary else "FORMAT csv"
+    if freeze:
+        options += ", FREEZE true"
+    statement = pgsql.SQL("COPY {} ({}) FROM STDIN WITH (" + options + ")").format(
         pgsql.Identifier(table), pgsql.SQL(", ").join(pgsql.Identifier(n) for n in names))
+    if binary:
+        from .binary import HEADER, TRAILER
+
+        chunks = _framed(chunks, HEADER, TRAILER)
     producer = _Producer(chunks)
     reader = _StreamReader(iter(producer))
     with conn.cursor() as cur:

@@ -2,14 +2,18 @@
 -- into calendar units (UTC). weekday follows Redshift and PostgreSQL: 0 = Sunday ... 6 = Saturday;
 -- week is the ISO week.
 INSERT INTO "time" (start_time, hour, day, week, month, year, weekday)
-SELECT DISTINCT
-    p.start_time,
-    EXTRACT(HOUR FROM p.start_time) AS hour,
-    EXTRACT(DAY FROM p.start_time) AS day,
-    EXTRACT(WEEK FROM p.start_time) AS week,
-    EXTRACT(MONTH FROM p.start_time) AS month,
-    EXTRACT(YEAR FROM p.start_time) AS year,
-    EXTRACT(DOW FROM p.start_time) AS weekday
-FROM stage_plays AS p
-LEFT JOIN "time" AS t ON p.start_time = t.start_time
-WHERE t.start_time IS NULL;
+SELECT
+    n.start_time,
+    EXTRACT(HOUR FROM n.start_time) AS hour,
+    EXTRACT(DAY FROM n.start_time) AS day,
+    EXTRACT(WEEK FROM n.start_time) AS week,
+    EXTRACT(MONTH FROM n.start_time) AS month,
+    EXTRACT(YEAR FROM n.start_time) AS year,
+    EXTRACT(DOW FROM n.start_time) AS weekday
+FROM (
+    -- the new timestamps first, each once: the parts are computed per timestamp, not per play
+    SELECT DISTINCT p.start_time
+    FROM stage_plays AS p
+    LEFT JOIN "time" AS t ON p.start_time = t.start_time
+    WHERE t.start_time IS NULL
+) AS n;
