@@ -1,0 +1,60 @@
+"""A daily run against the full run, on the same 30-day lake, in one run (issue: daily runs).
+
+One full `sparkify run` (all 30 days, notebooks 00-05), then one daily `sparkify run --date` of a
+day in the middle (notebooks 00-04) on the warehouse the full run built, kernel starts included.
+Prints the ratio day / full (target: at most 1/10) and the per-notebook split of the daily run; the
+song catalog is staged whole on every run, and its share of the daily run is printed too.
+
+    python bench/bench_daily.py [--events 3000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, measure, report, scratch, table  # noqa: E402
+
+
+def sparkify_run(config: Path, reports: Path, *extra: str) -> tuple[float, dict]:
+    env = dict(os.environ, SPARKIFY_REPORTS_DIR=str(reports), PLOOMBER_STATS_ENABLED="false")
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "sparkify.cli", "--config", str(config), "run", *extra], cwd=ROOT,
+                   env=env, check=True, capture_output=True)
+    seconds = time.perf_counter() - started
+    newest = max(reports.glob("*/summary.json"), key=lambda p: p.stat().st_mtime)
+    return seconds, json.loads(newest.read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=3_000_000, help="log events in the 30-day lake")
+    parser.add_argument("--day", default="2018-11-15")
+    args = parser.parse_args()
+    work = scratch("sparkify-bench-daily-")
+    lake = work / "lake"
+    measure("generate", out=str(lake), preset="udacity", events=args.events, songs=15_000)
+    config = work / "dwh.cfg"
+    config.write_text(f"[S3]\nLOG_DATA = {lake}/log_data\nSONG_DATA = {lake}/song_data\n"
+                      f"LOG_JSONPATH = {lake}/log_json_path.json\n[LOCAL]\nDATA_DIR = {work}/warehouse\n")
+    full_s, full = sparkify_run(config, work / "reports")
+    day_s, day = sparkify_run(config, work / "reports", "--date", args.day)
+    rows = [["full run (30 days)", f"{full['tables']['staging_events']:,}", f"{full_s:.1f}",
+             " ".join(f"{k[:2]}:{v:.1f}" for k, v in full["seconds"].items())],
+            [f"daily run ({args.day})", f"{day['tables']['staging_events']:,}", f"{day_s:.1f}",
+             " ".join(f"{k[:2]}:{v:.1f}" for k, v in day["seconds"].items())]]
+    text = table(rows, ["run", "events staged", "seconds", "per notebook (s)"])
+    text += (f"\n\nday / full = {day_s / full_s:.3f} (target: at most 0.100), kernel starts included"
+             f"\nsong catalog staged on every run: {day['staged'].get('staging_songs', 0):,} songs "
+             f"(part of notebook 02's {day['seconds'].get('02_stage_source_data', 0):.1f} s)")
+    report("bench_daily", text)
+
+
+if __name__ == "__main__":
+    main()
