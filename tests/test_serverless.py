@@ -34,7 +34,7 @@ ROLE_SHAPE = {"RoleName": ROLE, "Arn": ROLE_ARN, "Path": "/", "RoleId": "AROA123
 @pytest.fixture
 def config(tmp_path):
     path = write_config(tmp_path / "dwh.cfg", {
-        "AWS": {"KEY": "AKIASTUBBEDSTUBBED01", "SECRET": "StubbedSecretStubbedSecret"},
+        "AWS": {"KEY": "STUBBEDKEYIDSTUBBED1", "SECRET": "StubbedSecretStubbedSecret"},
         "DWH": {"DWH_BACKEND": "redshift", "DWH_DEPLOYMENT": "serverless", "DWH_ALLOWED_CIDR": "203.0.113.7/32",
                 "DWH_DB_PASSWORD": PASSWORD, "DWH_BASE_CAPACITY": "8"},
         "CLUSTER": {"DWH_DB_PASSWORD": PASSWORD}})
@@ -44,7 +44,7 @@ def config(tmp_path):
 @pytest.fixture
 def stubbed(config):
     """An Aws whose clients are real botocore clients with a Stubber each (no network)."""
-    kw = {"region_name": "us-west-2", "aws_access_key_id": "AKIASTUBBEDSTUBBED01",
+    kw = {"region_name": "us-west-2", "aws_access_key_id": "STUBBEDKEYIDSTUBBED1",
           "aws_secret_access_key": "StubbedSecretStubbedSecret"}
     clients = {attr: boto3.client(service, **kw) for attr, service in aws.Aws.SERVICES.items()}
     stubs = {attr: Stubber(client) for attr, client in clients.items()}
