@@ -81,3 +81,30 @@ def test_sparkify_sql_runs_one_query_and_refuses_anything_else(tmp_path, capsys,
     assert "expected one statement" in capsys.readouterr().err
     assert main(["--config", str(config), "sql", "SELECT nope FROM pg_class"]) == 1
     assert 'column "nope" does not exist' in capsys.readouterr().err
+
+
+def test_only_naming_no_notebook_is_an_error_not_an_empty_success(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SPARKIFY_REPORTS_DIR", str(tmp_path / "reports"))
+    config = write_config(tmp_path / "dwh.cfg", {})
+    assert main(["--config", str(config), "run", "--only", "99"]) == 2
+    assert "no notebook 99: choose from 00, 01, 02, 03, 04, 05" in capsys.readouterr().err
+    assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())
+
+
+def test_ctrl_c_marks_the_run_interrupted_with_one_line(tmp_path, capsys, monkeypatch, warehouse_dir):
+    import json
+
+    import papermill
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(papermill, "execute_notebook", interrupted)
+    monkeypatch.setenv("SPARKIFY_REPORTS_DIR", str(tmp_path / "reports"))
+    config = write_config(tmp_path / "dwh.cfg", {"LOCAL": {"DATA_DIR": str(warehouse_dir)}})
+    assert main(["--config", str(config), "run", "--only", "00"]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "Traceback" not in err
+    summary = json.loads(next((tmp_path / "reports").glob("*/summary.json")).read_text())
+    assert summary["status"] == "interrupted" and summary["failed_notebook"] == "00_provision_warehouse"
+    assert not (tmp_path / "reports" / "latest").exists()
