@@ -75,7 +75,3 @@ def to_postgres(sql: str, where: str = "SQL") -> str:
         return tree.sql(dialect="postgres", unsupported_level=sqlglot.ErrorLevel.RAISE)
     except sqlglot.errors.UnsupportedError as err:
         raise DialectError(f"{where}: no PostgreSQL form: {err}") from None
-
-
-def is_copy(sql: str, where: str = "SQL") -> bool:
-    return isinstance(parse_redshift(sql, where), exp.Copy)

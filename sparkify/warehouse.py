@@ -460,10 +460,6 @@ class LocalWarehouse:
                                 dbname=database or self.database, application_name="sparkify",
                                 connect_timeout=CONNECT_TIMEOUT_S)
 
-    def sqlalchemy_url(self) -> str:
-        # postgresql+psycopg2: with SQLAlchemy 2.1 plain postgresql:// means psycopg 3.
-        return f"postgresql+psycopg2://{SUPERUSER}@/{self.database}?host={self.socket_dir}&port={PORT}"
-
 
 def wait_until(predicate, timeout: float, interval: float = 0.1) -> bool:
     deadline = time.monotonic() + timeout
