@@ -120,14 +120,17 @@ def create_tables(reset: bool = False) -> pd.DataFrame:
 
 
 # -- 02 stage ----------------------------------------------------------------------------------------
-def _stage(table: str, max_errors: int, run_date: str = "", allow_empty: bool = False) -> pd.DataFrame:
+def _stage(table: str, max_errors: int, run_date: str = "", allow_empty: bool = False,
+           when_changed: bool = False) -> pd.DataFrame:
     # a progress bar for people; a batch run's report shows the counts instead
     report = _db().stage(table, max_errors=max_errors, progress=_k.run_dir is None, run_date=run_date,
-                         allow_empty=allow_empty)
+                         allow_empty=allow_empty, when_changed=when_changed)
     summary = pd.DataFrame([{
         "table": report.table, "source": report.source, "files": report.files,
         "records read": report.records_read, "rows loaded": report.rows_loaded,
-        "rows rejected": report.rows_rejected, "seconds": report.seconds}]).set_index("table")
+        "rows rejected": report.rows_rejected, "seconds": report.seconds,
+        "COPY": f"kept: files unchanged since {report.kept_from[:19]}" if report.kept_from else "ran"}]
+    ).set_index("table")
     for key, value in (("rejected", report.rows_rejected), ("staged", report.rows_loaded)):
         kept = _read_record(key) or {}
         kept[table] = value
@@ -146,9 +149,11 @@ def stage_events(max_errors: int = 0, run_date: str = "", allow_empty: bool = Fa
     return _stage("staging_events", max_errors, run_date, allow_empty)
 
 
-def stage_songs(max_errors: int = 0, allow_empty: bool = False) -> pd.DataFrame:
-    """COPY the song catalog into staging_songs (an empty catalog fails unless ``allow_empty``)."""
-    return _stage("staging_songs", max_errors, allow_empty=allow_empty)
+def stage_songs(max_errors: int = 0, allow_empty: bool = False, restage: bool = False) -> pd.DataFrame:
+    """COPY the song catalog into staging_songs (an empty catalog fails unless ``allow_empty``), or
+    keep what staging_songs holds when the catalog's files are unchanged since its last COPY (same
+    keys, sizes and versions); ``restage`` copies it in any case. Shows what was done."""
+    return _stage("staging_songs", max_errors, allow_empty=allow_empty, when_changed=not restage)
 
 
 # -- 03 transform and check ------------------------------------------------------------------------

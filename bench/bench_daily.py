@@ -2,8 +2,9 @@
 
 One full `sparkify run` (all 30 days, notebooks 00-05), then one daily `sparkify run --date` of a
 day in the middle (notebooks 00-04) on the warehouse the full run built, kernel starts included.
-Prints the ratio day / full (target: at most 1/10) and the per-notebook split of the daily run; the
-song catalog is staged whole on every run, and its share of the daily run is printed too.
+The daily run is measured twice: with the song catalog kept because its files are unchanged (the
+default), and copied again (`--restage-catalog`). Prints the ratio day / full (target: at most 1/10)
+for both and the per-notebook split of each run.
 
     python bench/bench_daily.py [--events 3000000]
 """
@@ -44,15 +45,23 @@ def main() -> None:
     config.write_text(f"[S3]\nLOG_DATA = {lake}/log_data\nSONG_DATA = {lake}/song_data\n"
                       f"LOG_JSONPATH = {lake}/log_json_path.json\n[LOCAL]\nDATA_DIR = {work}/warehouse\n")
     full_s, full = sparkify_run(config, work / "reports")
-    day_s, day = sparkify_run(config, work / "reports", "--date", args.day)
-    rows = [["full run (30 days)", f"{full['tables']['staging_events']:,}", f"{full_s:.1f}",
-             " ".join(f"{k[:2]}:{v:.1f}" for k, v in full["seconds"].items())],
-            [f"daily run ({args.day})", f"{day['tables']['staging_events']:,}", f"{day_s:.1f}",
-             " ".join(f"{k[:2]}:{v:.1f}" for k, v in day["seconds"].items())]]
+    kept_s, kept = sparkify_run(config, work / "reports", "--date", args.day)  # the catalog is unchanged: kept
+    copied_s, copied = sparkify_run(config, work / "reports", "--date", args.day, "--restage-catalog")
+
+    def line(what: str, seconds: float, summary: dict) -> list[str]:
+        return [what, f"{summary['tables']['staging_events']:,}", f"{seconds:.1f}",
+                " ".join(f"{k[:2]}:{v:.1f}" for k, v in summary["seconds"].items())]
+
+    rows = [line("full run (30 days)", full_s, full),
+            line(f"daily run ({args.day}), catalog kept", kept_s, kept),
+            line(f"daily run ({args.day}), catalog copied", copied_s, copied)]
     text = table(rows, ["run", "events staged", "seconds", "per notebook (s)"])
-    text += (f"\n\nday / full = {day_s / full_s:.3f} (target: at most 0.100), kernel starts included"
-             f"\nsong catalog staged on every run: {day['staged'].get('staging_songs', 0):,} songs "
-             f"(part of notebook 02's {day['seconds'].get('02_stage_source_data', 0):.1f} s)")
+    stage = "02_stage_source_data"
+    text += (f"\n\nday / full = {kept_s / full_s:.3f} with the unchanged catalog kept (the default), "
+             f"{copied_s / full_s:.3f} with it copied on every run (--restage-catalog); target: at most 0.100, "
+             f"kernel starts included"
+             f"\nsong catalog ({copied['staged'].get('staging_songs', 0):,} songs): notebook 02 took "
+             f"{kept['seconds'].get(stage, 0):.1f} s keeping it, {copied['seconds'].get(stage, 0):.1f} s copying it")
     report("bench_daily", text)
 
 

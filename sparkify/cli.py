@@ -64,7 +64,8 @@ def _run(args) -> int:
     except ValueError as err:
         print(f"sparkify run: {err}", file=sys.stderr)
         return 2
-    params = {"reset": args.reset, "max_errors": args.max_errors, "allow_empty": args.allow_empty}
+    params = {"reset": args.reset, "max_errors": args.max_errors, "allow_empty": args.allow_empty,
+              "restage_catalog": args.restage_catalog}
     # a daily run leaves the warehouse up for the next day: 05 (teardown) runs only when named in --only
     only = args.only or (["00", "01", "02", "03", "04"] if days != [""] else None)
     for number, day in enumerate(days):
@@ -174,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--to", dest="date_to", help="last day of a backfill, YYYY-MM-DD")
     run.add_argument("--allow-empty", dest="allow_empty", action="store_true",
                      help="a day without a log file loads as a day without plays instead of failing")
+    run.add_argument("--restage-catalog", dest="restage_catalog", action="store_true",
+                     help="COPY the song catalog even when its files are unchanged since the last COPY")
     run.add_argument("--max-errors", dest="max_errors", type=int, default=0,
                      help="bad records each COPY may reject before it fails (MAXERROR; default 0)")
     run.add_argument("--no-wait", dest="no_wait", action="store_true",

@@ -62,6 +62,7 @@ RULES: dict[str, Rule] = {
     "test_connection": Rule("True or False", _boolean),
     "max_errors": Rule("a whole number, 0 or more (e.g. 0 or 10)", _whole(0)),
     "allow_empty": Rule("True or False", _boolean),
+    "restage_catalog": Rule("True or False", _boolean),
     "run_date": Rule("a day as YYYY-MM-DD (e.g. 2018-11-30), or empty for a full load", _day),
     "reset": Rule("True or False", _boolean),
     "top_n": Rule("a whole number from 1 to 1000", _whole(1, 1000)),

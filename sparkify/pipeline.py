@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
+import time
 
 import pandas as pd
 import psycopg2
@@ -183,18 +184,34 @@ class Session:
         return self.table_counts()
 
     def stage(self, table: str, max_errors: int = 0, progress: bool = True, *, run_date: str = "",
-              allow_empty: bool = False) -> StageReport:
+              allow_empty: bool = False, when_changed: bool = False) -> StageReport:
         """Re-create one staging table and COPY its data into it (one transaction), and record the
         COPY's counts in staging_log. With ``run_date`` (YYYY-MM-DD) the events are that day's only:
         the same COPY text, with the day's key prefix ``LOG_DATA/YYYY/MM/YYYY-MM-DD``. A prefix with
         no file is an error naming it, and nothing changes; with ``allow_empty`` it stages nothing
-        (a day without traffic)."""
+        (a day without traffic).
+
+        ``when_changed`` (the song catalog only): keep staging_songs as it is, without a COPY, when
+        the files under SONG_DATA are those the last COPY read (same keys, sizes and versions, see
+        :meth:`sparkify.copy.Storage.fingerprint`), the table still holds the rows it loaded, and
+        that COPY rejected no more than ``max_errors``. The report then carries the kept COPY's
+        counts and ``kept_from``, when it ran."""
         if table not in STAGING_TABLES:
             raise ValueError(f"{table!r} is not a staging table: choose one of {', '.join(STAGING_TABLES)}")
+        started = time.perf_counter()
         params = self.backend.copy_params(max_errors)
         if run_date and table == "staging_events":
             day = parse_run_date(run_date)
             params["log_data"] = f"{params['log_data'].rstrip('/')}/{day:%Y/%m/%Y-%m-%d}"
+        fingerprint = None
+        if table == "staging_songs":
+            listed = self.backend.source_fingerprint(params["song_data"])
+            fingerprint = listed[1] if listed else None
+            if when_changed and listed is not None:
+                kept = self._unchanged_catalog(params["song_data"], listed, int(max_errors))
+                if kept is not None:
+                    kept.seconds = round(time.perf_counter() - started, 3)
+                    return kept
 
         def record(report: StageReport) -> None:
             if report.records_read == 0 and not allow_empty:  # raised inside the COPY's transaction: undone
@@ -207,7 +224,7 @@ class Session:
             self.execute("stage/record_staging_log", {
                 "table_name": table, "source": report.source, "files": report.files,
                 "records_read": report.records_read, "rows_loaded": report.rows_loaded,
-                "rows_rejected": report.rows_rejected})
+                "rows_rejected": report.rows_rejected, "fingerprint": fingerprint})
 
         try:
             report = self.backend.copy(self, table, params, progress=progress, on_loaded=record)
@@ -224,6 +241,20 @@ class Session:
         if report.rows_rejected:
             report.rejects = self.backend.load_errors(self, report.query_id)
         return report
+
+    def _unchanged_catalog(self, source: str, listed: tuple[int, str], max_errors: int) -> StageReport | None:
+        """The last COPY of the catalog, when staging_songs still holds what it loaded from files
+        unchanged since (else None: copy again)."""
+        last = self.query("status/staged_catalog")
+        if last.empty:
+            return None
+        row = last.iloc[0]
+        files, digest = listed
+        if (row["source"] != source or row["fingerprint"] != digest or int(row["files"]) != files
+                or int(row["rows_held"]) != int(row["rows_loaded"]) or int(row["rows_rejected"]) > max_errors):
+            return None
+        return StageReport("staging_songs", source, files, int(row["records_read"]), int(row["rows_loaded"]),
+                           int(row["rows_rejected"]), 0.0, -1, kept_from=str(row["staged_at"]))
 
     def transform(self, run_date: str = "") -> pd.DataFrame:
         """Merge the staged data into the star schema and run every check, in one transaction.

@@ -94,7 +94,7 @@ def test_stage_on_redshift_binds_the_copy_parameters_and_reads_counts_back(redsh
         ("execute", _text("stage/forget_staging_log"), {"table_name": "staging_events"}),
         ("execute", _text("stage/record_staging_log"), {
             "table_name": "staging_events", "source": "s3://lake/log_data", "files": 7, "records_read": 1200,
-            "rows_loaded": 1200, "rows_rejected": 0}),
+            "rows_loaded": 1200, "rows_rejected": 0, "fingerprint": None}),
         ("commit",),
     ]
     assert conn.rejected == []

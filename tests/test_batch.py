@@ -193,7 +193,8 @@ def test_no_secret_in_anything_the_run_left(finished_run, batch_config):
         params = json.loads((run_dir / f"{name}.ipynb").read_text())["metadata"]["papermill"]["parameters"]
         assert {k: params[k] for k in ("config_path", "backend", "run_dir")} == {
             "config_path": str(batch_config.resolve()), "backend": "local", "run_dir": str(run_dir)}
-        assert set(params) <= {"config_path", "backend", "run_dir", "reset", "max_errors", "allow_empty", "run_date"}
+        assert set(params) <= {"config_path", "backend", "run_dir", "reset", "max_errors", "allow_empty", "run_date",
+                               "restage_catalog"}
 
 
 def test_every_notebook_documents_its_parameters_for_papermill(caplog):

@@ -192,6 +192,11 @@ def test_sparkify_run_from_to_writes_one_run_folder_per_day(tmp_path, small_lake
         assert "day 2018-11-02" in index and "day 2018-11-03" in index
         out = capsys.readouterr().out
         assert "the day 2018-11-02" in out and "the day 2018-11-03" in out
+        # the catalog is copied by the first day's run, kept by the second's (its files are unchanged)
+        assert ["kept: files unchanged" in (r / "02_stage_source_data.html").read_text() for r in runs] == [False, True]
+        assert main(["--config", str(config), "run", "--date", "2018-11-03", "--restage-catalog"]) == 0
+        newest = max((tmp_path / "reports").glob("*-day-*"), key=lambda p: p.name)
+        assert "kept: files unchanged" not in (newest / "02_stage_source_data.html").read_text()
 
         assert main(["--config", str(config), "run", "--date", "2018-12-25"]) == 1  # no file for that day
         assert "FAILED on 2018-12-25" in capsys.readouterr().err

@@ -39,6 +39,7 @@ class StageReport:
     seconds: float
     query_id: int
     rejects: pd.DataFrame = field(default_factory=pd.DataFrame)
+    kept_from: str = ""  # when the table was kept, not loaded again: when its rows were staged
 
 
 class Backend(ABC):
@@ -50,6 +51,17 @@ class Backend(ABC):
 
     def __init__(self, config: Config) -> None:
         self.config = config
+        self._storage = None
+
+    @property
+    def storage(self):
+        """The S3 (or local) storage a COPY source lives in, as the configured credentials see it."""
+        if self._storage is None:
+            from ..copy.sources import Storage
+
+            aws = self.config.aws
+            self._storage = Storage(aws.endpoint_url, self.config.s3.region, aws.key.reveal(), aws.secret.reveal())
+        return self._storage
 
     # -- connections ------------------------------------------------------------------------------
     @abstractmethod
@@ -86,6 +98,20 @@ class Backend(ABC):
              on_loaded: Callable[[StageReport], None] = lambda report: None) -> StageReport:
         """Re-create one staging table and COPY into it, in one transaction of ``session``;
         ``on_loaded(report)`` runs in that transaction once the rows are in."""
+
+    def source_fingerprint(self, prefix: str) -> tuple[int, str] | None:
+        """The number of files under a COPY source prefix and a digest of their keys, sizes and
+        versions (:meth:`sparkify.copy.Storage.fingerprint`), or None when the source cannot be
+        listed with the configured credentials (the COPY itself may still read it, e.g. through
+        Redshift's IAM role)."""
+        import logging
+
+        try:
+            return self.storage.fingerprint(prefix)
+        except Exception as err:  # botocore's ClientError (AccessDenied), no credentials, no endpoint
+            logging.getLogger(__name__).info("cannot list %s to tell whether it changed (%s): staging it",
+                                             prefix, type(err).__name__)
+            return None
 
     def prepare_transform(self, session) -> None:  # noqa: B027 - optional: most engines need nothing
         """Session settings for the transform's transaction (called inside it); none by default:

@@ -40,7 +40,6 @@ class LocalBackend(Backend):
     def __init__(self, config) -> None:
         super().__init__(config)
         self.warehouse = LocalWarehouse(config.local.data_dir, config.dwh.db)
-        self._storage: copyemu.Storage | None = None
 
     # -- connections ------------------------------------------------------------------------------
     def connect(self):
@@ -67,14 +66,6 @@ class LocalBackend(Backend):
     # -- loading ------------------------------------------------------------------------------------
     def iam_role(self) -> str:
         return self.config.dwh.iam_role_arn or IAM_ROLE
-
-    @property
-    def storage(self) -> copyemu.Storage:
-        if self._storage is None:
-            aws = self.config.aws
-            self._storage = copyemu.Storage(aws.endpoint_url, self.config.s3.region, aws.key.reveal(),
-                                            aws.secret.reveal())
-        return self._storage
 
     def copy(self, session, table: str, params: dict[str, Any], *, progress: bool,
              on_loaded: Callable[[StageReport], None] = lambda report: None) -> StageReport:

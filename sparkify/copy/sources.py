@@ -8,6 +8,7 @@ endpoint URL; unsigned requests when no credentials are configured, for public b
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from collections.abc import Iterator
@@ -48,6 +49,27 @@ class Storage:
                 keys.extend(f"s3://{bucket}/{obj['Key']}" for obj in page.get("Contents", []))
             return sorted(keys)
         return sorted(_local_prefix_files(_local_path(prefix)))
+
+    def fingerprint(self, prefix: str) -> tuple[int, str]:
+        """The number of objects under ``prefix`` and a digest of their keys, sizes and versions
+        (S3: ETag and LastModified; a local file: its modification time in nanoseconds), as
+        ``make`` and ``rsync`` tell an unchanged file: a file added, removed, rewritten or touched
+        gives another digest. Listing costs no read of any object."""
+        if prefix.startswith("s3://"):
+            bucket, key_prefix = self.split(prefix)
+            entries = []
+            for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key_prefix):
+                entries.extend((f"s3://{bucket}/{obj['Key']}", obj["Size"], f"{obj['ETag']} {obj['LastModified']}")
+                               for obj in page.get("Contents", []))
+        else:
+            entries = []
+            for path in _local_prefix_files(_local_path(prefix)):
+                info = os.stat(path)
+                entries.append((path, info.st_size, str(info.st_mtime_ns)))
+        digest = hashlib.sha256()
+        for key, size, version in sorted(entries):
+            digest.update(f"{key}\t{size}\t{version}\n".encode())
+        return len(entries), digest.hexdigest()
 
     def open(self, uri: str) -> Iterator[bytes]:
         """The object's bytes, in blocks."""
