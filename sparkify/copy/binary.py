@@ -2,8 +2,8 @@
 
 A binary COPY stream is a header, then per row a 16-bit field count and per field a 32-bit length
 (-1 for NULL) and the value's bytes, big-endian, then a trailer. The bulk path encodes a whole block
-of checked pyarrow columns at once (:func:`encode_columns`); the record path encodes the fields its
-converters produced (:class:`RowEncoder`), so both send the same bytes for the same values.
+of checked pyarrow columns at once with pgpq (:class:`BlockEncoder`); the record path encodes the
+fields its converters produced (:class:`RowEncoder`), so both send the same bytes for the same values.
 
 Only the types whose binary form is exact are sent in binary: integers, DOUBLE PRECISION,
 VARCHAR/TEXT and TIMESTAMP (without time zone). A COPY into a table with any other column type
@@ -65,57 +65,44 @@ def _field_encoder(dtype: str) -> Callable[[str], bytes]:
     return text
 
 
-def encode_columns(columns: list, types: list[str]):
-    """A block of checked pyarrow columns (integers as int64, timestamps as int64 epoch milliseconds,
-    floats as float64, text as strings) as the rows of a binary COPY: a pyarrow Buffer."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
+class BlockEncoder:
+    """Blocks of checked pyarrow columns (integers as int64, timestamps as int64 epoch milliseconds,
+    floats as float64, text as strings) encoded as binary COPY rows by pgpq (Arrow -> PostgreSQL's
+    binary format, in Rust): one encoder per COPY, its column types fixed."""
 
-    rows = len(columns[0]) if columns else 0
-    cells = []
-    for col, dtype in zip(columns, types, strict=True):
-        arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-        valid = np.ones(rows, dtype=bool) if arr.null_count == 0 else arr.is_valid().to_numpy(zero_copy_only=False)
-        if dtype in _TEXT:
-            data = arr.cast(pa.binary()).fill_null(b"")
-            lengths = np.where(valid, pc.binary_length(data).to_numpy(zero_copy_only=False), -1).astype(">i4")
-            cells.append(_fixed(lengths.view(np.uint8), 4, rows))
-            cells.append(data)
-            continue
-        if dtype in _WIDTH:
-            width, fmt, _ = _WIDTH[dtype]
-            values = arr.fill_null(0).to_numpy(zero_copy_only=False).astype(fmt)
-        elif dtype == "double precision":
-            width, values = 8, arr.fill_null(0.0).to_numpy(zero_copy_only=False).astype(">f8")
-        else:  # timestamp: epoch milliseconds -> microseconds since 2000-01-01
-            width = 8
-            values = ((arr.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64) - PG_EPOCH_MS) * 1000
-                      ).astype(">i8")
-        block = np.empty((rows, 4 + width), dtype=np.uint8)
-        block[:, :4] = np.where(valid, width, -1).astype(">i4").view(np.uint8).reshape(rows, 4)
-        block[:, 4:] = values.view(np.uint8).reshape(rows, width)
-        if valid.all():
-            cells.append(_fixed(block, 4 + width, rows))
-        else:  # a NULL is its length (-1) alone
-            keep = np.ones((rows, 4 + width), dtype=bool)
-            keep[~valid, 4:] = False
-            sizes = 4 + width * valid.astype(np.int32)
-            offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int32)
-            cells.append(pa.BinaryArray.from_buffers(pa.binary(), rows, [None, pa.py_buffer(offsets),
-                                                                      pa.py_buffer(block[keep].tobytes())]))
-    joined = pc.binary_join_element_wise(pa.scalar(struct.pack(">h", len(types))), *cells, pa.scalar(b""))
-    if isinstance(joined, pa.Scalar):  # no column at all
-        return pa.py_buffer(b"")
-    offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32, count=rows + 1, offset=joined.offset * 4)
-    return joined.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
+    def __init__(self, types: list[str]) -> None:
+        import pgpq
+        import pyarrow as pa
 
+        self._targets = []
+        for dtype in types:
+            if dtype in _WIDTH:
+                self._targets.append({"smallint": pa.int16(), "integer": pa.int32(), "bigint": pa.int64()}[dtype])
+            elif dtype == "double precision":
+                self._targets.append(pa.float64())
+            elif dtype in _TEXT:
+                self._targets.append(pa.string())
+            else:  # TIMESTAMP (without time zone): PostgreSQL counts microseconds
+                self._targets.append(pa.timestamp("us"))
+        self._schema = pa.schema([pa.field(f"c{i}", t) for i, t in enumerate(self._targets)])
+        self._pgpq = pgpq
 
-def _fixed(block, width: int, rows: int):
-    """Bytes of ``rows`` cells of ``width`` bytes each as a pyarrow binary array (no copy of the bytes)."""
-    import numpy as np
-    import pyarrow as pa
+    def __call__(self, columns: list) -> bytes:
+        import pyarrow as pa
 
-    offsets = (np.arange(rows + 1, dtype=np.int32) * width)
-    return pa.BinaryArray.from_buffers(pa.binary(), rows, [None, pa.py_buffer(offsets),
-                                                          pa.py_buffer(np.ascontiguousarray(block))])
+        cast = []
+        for col, target in zip(columns, self._targets, strict=True):
+            if pa.types.is_timestamp(target) and not pa.types.is_timestamp(col.type):
+                col = col.cast(pa.timestamp("ms"))  # epoch milliseconds, range checked by the caller
+            cast.append(col.cast(target))
+        table = pa.Table.from_arrays(cast, schema=self._schema)
+        # An encoder per block: pgpq buffers rows until finish(), which returns them with the
+        # stream's trailer; copy_rows frames the whole stream with its own header and trailer.
+        encoder = self._pgpq.ArrowToPostgresBinaryEncoder(self._schema)
+        encoder.write_header()
+        parts = [encoder.write_batch(batch) for batch in table.to_batches()]
+        finished = encoder.finish()
+        if finished[-len(TRAILER):] != TRAILER:
+            raise AssertionError("pgpq's stream did not end with the binary COPY trailer")
+        parts.append(finished[:-len(TRAILER)])
+        return b"".join(parts)

@@ -60,6 +60,7 @@ class FastPath:
         import pyarrow.json as pajson
 
         self.binary = binary  # rows in PostgreSQL's binary COPY format, else CSV
+        self._encoder: pgbinary.BlockEncoder | None = None
         self.cmd = cmd
         self.keys = keys
         self.types = types
@@ -100,10 +101,8 @@ class FastPath:
         lines = self._object_lines(data, np)
         if lines is None or b"NaN" in data or b"Infinity" in data or b"\\u0000" in data:
             return None
-        try:
-            data.decode("utf-8")  # pyarrow does not check the bytes of keys no column reads
-        except UnicodeDecodeError:
-            return None
+        if not data.isascii() and not _valid_utf8(data, pa, np):
+            return None  # pyarrow does not check the bytes of keys no column reads
         try:
             # blocks of PARSE_BYTES (each holding its longest line) parsed on pyarrow's threads: they
             # take whatever CPU the server leaves, and blocks that fit the cache parse faster
@@ -145,7 +144,9 @@ class FastPath:
                     col = pc.if_else(to_null, pa.scalar(None, pa.string()), col)
             columns.append(col)
         if self.binary:
-            return pgbinary.encode_columns(columns, [dtype for dtype, _ in self.types]), table.num_rows
+            if self._encoder is None:
+                self._encoder = pgbinary.BlockEncoder([dtype for dtype, _ in self.types])
+            return self._encoder(columns), table.num_rows
         out = pa.BufferOutputStream()
         pacsv.write_csv(pa.table(columns, names=[f"c{i}" for i in range(len(columns))]), out,
                         pacsv.WriteOptions(include_header=False, quoting_style="needed"))
@@ -364,6 +365,16 @@ def row_chunks(files: list[str], storage: Storage, fast: FastPath | None, record
     yield from flush_batch()
     if (pending := buffer.flush()) is not None:
         yield pending
+
+
+def _valid_utf8(data: bytes, pa, np) -> bool:
+    """Whether ``data`` is valid UTF-8, checked by Arrow's validation (SIMD) without decoding it."""
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
+    try:
+        pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(data)]).validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def _numpy():
