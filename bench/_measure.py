@@ -41,8 +41,11 @@ def _no_config() -> str:
     """An empty configuration file: the built-in defaults and the SPARKIFY_* overrides alone."""
     import tempfile
 
+    import atexit
+
     path = Path(tempfile.gettempdir()) / f"sparkify-bench-{os.getpid()}.cfg"
     path.write_text("")
+    atexit.register(path.unlink, missing_ok=True)  # no empty file left behind in /tmp
     return str(path)
 
 
