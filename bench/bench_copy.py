@@ -11,7 +11,7 @@ in one run, each repeated (--repeats, interleaved):
 Prints rows/s, the emulator's ratio to each, and each contender's peak RSS (its own process;
 the PostgreSQL server's memory is not included, for the emulator nor for the row-by-row loader).
 
-    python bench/bench_copy.py [--events 800000 3000000] [--songs 15000] [--row-limit 30000] [--repeats 3]
+    python bench/bench_copy.py [--events 800000 3000000 10000000] [--songs 15000] [--row-limit 30000] [--repeats 3]
 
 Then, once per size, stage + transform + checks, with the transform's statements under EXPLAIN.
 """
@@ -35,7 +35,7 @@ def _span(values: list[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, nargs="+", default=[800_000, 3_000_000])
+    parser.add_argument("--events", type=int, nargs="+", default=[800_000, 3_000_000, 10_000_000])
     parser.add_argument("--songs", type=int, default=15_000)
     parser.add_argument("--row-limit", type=int, default=30_000)
     parser.add_argument("--repeats", type=int, default=3)
