@@ -34,16 +34,16 @@ def _days(args) -> list[str]:
     """The days a run covers: [""] for a full load, one for --date, each of --from .. --to."""
     import datetime as dt
 
-    from .pipeline import parse_run_date
-
     if args.date and (args.date_from or args.date_to):
         raise ValueError("give --date, or --from and --to, not both")
-    if args.date:
-        return [parse_run_date(args.date).isoformat()]
     if bool(args.date_from) != bool(args.date_to):
         raise ValueError("--from and --to go together")
-    if not args.date_from:
+    if not (args.date or args.date_from):
         return [""]
+    from .pipeline import parse_run_date  # (with pandas: not for a full load, which needs neither)
+
+    if args.date:
+        return [parse_run_date(args.date).isoformat()]
     first, last = parse_run_date(args.date_from), parse_run_date(args.date_to)
     if last < first:
         raise ValueError(f"--to {last} is before --from {first}")
