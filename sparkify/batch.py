@@ -1,5 +1,12 @@
 """The batch run: every notebook in order through papermill, then offline HTML reports.
 
+Each notebook runs in a kernel process of its own, as papermill alone would run it, so nothing of
+one notebook (variables, imported modules, settings) reaches the next. What a new kernel costs
+(starting Python and IPython, importing pandas and the helpers: about a second of CPU) is spent
+while earlier notebooks run: each kernel is started two notebooks ahead and warmed up with the
+imports its notebook will make (see :class:`_Kernels`). The HTML reports are rendered in this
+process on a worker thread, each as soon as its notebook is done.
+
 ``reports/<run-id>/`` receives the executed notebooks (the sources in ``notebooks/`` are never
 written), one HTML report per notebook (code hidden, charts inline, nothing loaded from the
 network), a CSV per analysis query, ``summary.json`` and ``run.log``. ``reports/index.html``
@@ -82,8 +89,8 @@ def declared_parameters(source: Path) -> dict[str, dict]:
 def _kernel_manager_class(socket_dir: Path, log_file) -> type:
     """Kernels over IPC (Unix sockets in a private folder) rather than TCP: nothing listens on a
     port, and the kernel has no reason to warn about unencrypted TCP. Each kernel has sockets and a
-    connection file of its own in that folder (two kernels are alive at once: the running one and
-    the next), so nothing is left in Jupyter's runtime folder. A kernel's own output (ipykernel's
+    connection file of its own in that folder (several are alive at once: the running one and those
+    started ahead), so nothing is left in Jupyter's runtime folder. A kernel's own output (ipykernel's
     messages) goes to the run's kernel.log, not the console. Every client handed out is kept, so
     that its sockets are closed when the kernel is retired (nbclient leaves a kernel it did not
     start running, and its client open)."""
@@ -246,16 +253,16 @@ class _Kernels:
         if process is not None and process.poll() is None:
             process.terminate()
 
-    def reap(self, *, wait: float = 0.0) -> None:
-        """Clean up after retired kernels that have exited; with ``wait``, give the others that long
-        and then kill them."""
-        deadline = time.monotonic() + wait
+    def reap(self, *, wait: float | None = None) -> None:
+        """Clean up after retired kernels that have exited; with ``wait``, give the others that many
+        seconds and then kill them."""
+        deadline = time.monotonic() + (wait or 0.0)
         for kernel in self.kernels:
             if not kernel.retired or kernel.reaped:
                 continue
             process = self._process(kernel)
             if process is not None:
-                if process.poll() is None and not wait:
+                if process.poll() is None and wait is None:
                     continue
                 try:
                     process.wait(max(0.0, deadline - time.monotonic()))
@@ -403,8 +410,8 @@ def _run_holding_the_warehouse(config: Config, selected: list[Path], notebook_pa
                     ahead[upcoming] = kernels.start(upcoming)
             declared = declared_parameters(source)
             params = {k: v for k, v in run_params.items() if k in declared}
-            pm.execute_notebook(str(source), str(target), parameters=params, km=manager, progress_bar=False,
-                                log_output=False, request_save_on_cell_execute=False)
+            pm.execute_notebook(str(source), str(target), parameters=params, kernel_name=kernels.kernel_name,
+                                km=manager, progress_bar=False, log_output=False, request_save_on_cell_execute=False)
         except (Exception, KeyboardInterrupt) as err:  # PapermillExecutionError, kernel failures, Ctrl-C
             seconds[source.stem] = round(time.perf_counter() - started, 2)
             interrupted = isinstance(err, KeyboardInterrupt)
@@ -437,8 +444,9 @@ def _run_holding_the_warehouse(config: Config, selected: list[Path], notebook_pa
             interrupted = True
             failed_notebook = next((nb.stem for nb in selected if nb.stem not in seconds), selected[-1].stem)
             failure = f"notebook {failed_notebook}.ipynb was interrupted (Ctrl-C)"
-        for kernel in ahead.values():  # started for a notebook that will not run
+        for kernel in ahead.values():  # started for a notebook that will not run (now)
             kernels.retire(kernel)
+        ahead.clear()
         if failure:
             teardown = next((nb for nb in notebooks(notebook_dir) if nb.stem.startswith("05")), None)
             if teardown_on_failure and teardown is not None and teardown.stem != failed_notebook:
