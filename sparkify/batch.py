@@ -186,7 +186,7 @@ class _Kernels:
     before the run's files are scanned for secrets."""
 
     def __init__(self, kernel_name: str, socket_dir: Path, log_file) -> None:
-        from jupyter_core.utils import run_sync
+        from jupyter_client.utils import run_sync  # (jupyter_core's, as jupyter_client uses it)
 
         self.run_sync = run_sync
         self.manager_class = _kernel_manager_class(socket_dir, log_file)
