@@ -425,7 +425,7 @@ def _run_holding_the_warehouse(config: Config, selected: list[Path], notebook_pa
     def execute(source: Path, following: list[Path] = ()) -> str | None:
         """Run one notebook in its kernel, while the kernels of the ``following`` notebooks start;
         the failure message, or None."""
-        nonlocal interrupted
+        nonlocal interrupted, reports
         target = run_dir / source.name
         log.info("running %s", source.name)
         console.started(source.stem)
@@ -434,6 +434,8 @@ def _run_holding_the_warehouse(config: Config, selected: list[Path], notebook_pa
         try:
             kernel = kernel or kernels.start(source)
             manager = kernels.take(kernel)
+            if reports is None:  # nbconvert's import once the first kernel is up, not competing with it
+                reports = _Reports()
             for upcoming in following:
                 if upcoming not in ahead:
                     ahead[upcoming] = kernels.start(upcoming)
@@ -460,10 +462,9 @@ def _run_holding_the_warehouse(config: Config, selected: list[Path], notebook_pa
 
     try:
         try:
-            for source in selected[:LOOK_AHEAD]:  # booting while this process imports papermill and nbconvert
+            for source in selected[:LOOK_AHEAD]:  # booting while this process imports papermill
                 ahead[source] = kernels.start(source)
             pm = _import_papermill()
-            reports = _Reports()
             for number, source in enumerate(selected):
                 failure = execute(source, selected[number + 1:number + 1 + LOOK_AHEAD])
                 if failure:
