@@ -433,14 +433,14 @@ def _run_holding_the_warehouse(config: Config, selected: list[Path], notebook_pa
         kernel = ahead.pop(source, None)
         try:
             kernel = kernel or kernels.start(source)
+            declared = declared_parameters(source)  # (the first read compiles nbformat's schema) while it warms up
+            params = {k: v for k, v in run_params.items() if k in declared}
             manager = kernels.take(kernel)
             if reports is None:  # nbconvert's import once the first kernel is up, not competing with it
                 reports = _Reports()
             for upcoming in following:
                 if upcoming not in ahead:
                     ahead[upcoming] = kernels.start(upcoming)
-            declared = declared_parameters(source)
-            params = {k: v for k, v in run_params.items() if k in declared}
             pm.execute_notebook(str(source), str(target), parameters=params, kernel_name=kernels.kernel_name,
                                 km=manager, progress_bar=False, log_output=False, request_save_on_cell_execute=False)
         except (Exception, KeyboardInterrupt) as err:  # PapermillExecutionError, kernel failures, Ctrl-C
