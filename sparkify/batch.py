@@ -474,6 +474,10 @@ def _run_holding_the_warehouse(config: Config, selected: list[Path], notebook_pa
             interrupted = True
             failed_notebook = next((nb.stem for nb in selected if nb.stem not in seconds), selected[-1].stem)
             failure = f"notebook {failed_notebook}.ipynb was interrupted (Ctrl-C)"
+        except Exception as err:  # the batch's own (papermill not importable, say): the run is failed, not ok
+            log.exception("the batch failed")  # the traceback, in run.log
+            failed_notebook = next((nb.stem for nb in selected if nb.stem not in seconds), selected[-1].stem)
+            failure = redact(f"the batch failed before notebook {failed_notebook}.ipynb: {type(err).__name__}: {err}")
         for kernel in ahead.values():  # started for a notebook that will not run (now)
             kernels.retire(kernel)
         ahead.clear()

@@ -156,3 +156,22 @@ def test_warm_up_imports_what_the_notebook_uses_and_binds_no_name():
     assert "sparkify.copy" in code["02"]
     for text in code.values():  # expressions only: nothing assigned, imported by name or defined
         assert re.fullmatch(r"__import__\('[\w.]+'\)(; __import__\('[\w.]+'\))*", text), text
+
+
+def test_the_batch_failing_itself_fails_the_run(tmp_path, config, monkeypatch):
+    """An error of the batch's own, outside any notebook (here: papermill cannot be imported), fails
+    the run by name, and leaves no kernel behind (the first ones were started before it)."""
+    import sparkify.batch as batch
+
+    def broken():
+        raise ImportError("no module named papermill")
+
+    monkeypatch.setattr(batch, "_import_papermill", broken)
+    before = _children()
+    _notebooks(tmp_path / "notebooks", count=3)
+    with pytest.raises(BatchFailed, match=r"before notebook 00_probe\.ipynb: ImportError: no module named papermill"):
+        run(str(config), notebook_dir=tmp_path / "notebooks", reports_dir=tmp_path / "reports")
+    summary = json.loads(next((tmp_path / "reports").glob("*/summary.json")).read_text())
+    assert summary["status"] == "failed" and summary["failed_notebook"] == "00_probe"
+    assert not (tmp_path / "reports" / "latest").exists()
+    assert _children() == before
