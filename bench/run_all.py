@@ -13,6 +13,7 @@ if __name__ == "__main__":
     runs = {
         "bench_generate.py": ["--events", "100000", "1000000"] if quick else [],
         "bench_copy.py": ["--events", "100000", "--songs", "2000", "--row-limit", "10000"] if quick else [],
+        "bench_batch.py": [],
         "bench_pipeline.py": ["--events", "100000"] if quick else [],
         "bench_daily.py": ["--events", "300000"] if quick else [],
         "bench_row_by_row.py": ["--repeats", "1"] if quick else [],

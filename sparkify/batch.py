@@ -1,5 +1,12 @@
 """The batch run: every notebook in order through papermill, then offline HTML reports.
 
+Each notebook runs in a kernel process of its own, as papermill alone would run it, so nothing of
+one notebook (variables, imported modules, settings) reaches the next. What a new kernel costs
+(starting Python and IPython, importing pandas and the helpers: about a second of CPU) is spent
+while earlier notebooks run: each kernel is started two notebooks ahead and warmed up with the
+imports its notebook will make (see :class:`_Kernels`). The HTML reports are rendered in this
+process on a worker thread, each as soon as its notebook is done.
+
 ``reports/<run-id>/`` receives the executed notebooks (the sources in ``notebooks/`` are never
 written), one HTML report per notebook (code hidden, charts inline, nothing loaded from the
 network), a CSV per analysis query, ``summary.json`` and ``run.log``. ``reports/index.html``
@@ -15,17 +22,24 @@ configured secret values before the run is reported done.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 import html
 import json
 import logging
 import os
+import queue
 import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .atomicfile import atomic_write
 from .config import DEFAULTS, Config, RedactingFilter, _known_secrets, install_log_redaction, load_config, redact
@@ -74,20 +88,230 @@ def declared_parameters(source: Path) -> dict[str, dict]:
 
 def _kernel_manager_class(socket_dir: Path, log_file) -> type:
     """Kernels over IPC (Unix sockets in a private folder) rather than TCP: nothing listens on a
-    port, and the kernel has no reason to warn about unencrypted TCP. A kernel's own output
-    (ipykernel's messages, e.g. on the interrupt sent at shutdown) goes to the run's kernel.log, not
-    the console. nbclient creates, and so shuts down, each kernel from this class."""
+    port, and the kernel has no reason to warn about unencrypted TCP. Each kernel has sockets and a
+    connection file of its own in that folder (several are alive at once: the running one and those
+    started ahead), so nothing is left in Jupyter's runtime folder. A kernel's own output (ipykernel's
+    messages) goes to the run's kernel.log, not the console. Every client handed out is kept, so
+    that its sockets are closed when the kernel is retired (nbclient leaves a kernel it did not
+    start running, and its client open)."""
+    import itertools
+
+    from jupyter_client.asynchronous import AsyncKernelClient
     from jupyter_client.manager import AsyncKernelManager
+
+    numbers = itertools.count()
+
+    class RunKernelClient(AsyncKernelClient):
+        """nbclient's client of a notebook's kernel. Once the kernel has answered its warm-up and
+        this client has received the kernel's output (its subscription is in place: see
+        _Kernels.take), the kernel is known to be ready, and wait_for_ready returns at once instead
+        of asking again and then waiting for 0.2 s of silence on the output channel (0.2 s per
+        notebook; the silence only flushes earlier output, and nbclient reads nothing but the
+        output of its own requests)."""
+
+        ready = False
+
+        async def wait_for_ready(self, timeout: float | None = None) -> None:
+            if not self.ready:
+                await super().wait_for_ready(timeout=timeout)
 
     class RunKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs) -> None:
-            super().__init__(transport="ipc", ip=str(socket_dir / "kernel"), **kwargs)
+            name = f"k{next(numbers)}"
+            super().__init__(transport="ipc", ip=str(socket_dir / name), client_factory=RunKernelClient,
+                             connection_file=str(socket_dir / f"{name}.json"), **kwargs)
+            self.clients: list = []
+            self.prepared = None
 
         async def _async_launch_kernel(self, kernel_cmd, **kw):
             kw.update(stdout=log_file, stderr=log_file)
             return await super()._async_launch_kernel(kernel_cmd, **kw)
 
+        def client(self, **kwargs):
+            if self.prepared is not None and not kwargs:  # nbclient's client, connected in advance
+                kc, self.prepared = self.prepared, None
+                return kc
+            kc = super().client(**kwargs)
+            self.clients.append(kc)
+            return kc
+
+        def prepare_client(self) -> None:
+            """Connect the client nbclient will ask for now, while the kernel starts: when the
+            notebook's turn comes its subscription to the kernel's output is in place, and
+            jupyter_client's readiness check needs no second round (it waits 0.2 s for output
+            before it retries)."""
+            self.prepared = None
+            kc = self.client()
+            kc.start_channels(hb=False)  # the heartbeat is a thread, which nbclient's start_channels starts
+            self.prepared = kc
+
+        def blocking_client(self):
+            kc = super().blocking_client()
+            self.clients.append(kc)
+            return kc
+
     return RunKernelManager
+
+
+# What a notebook's kernel imports before the notebook runs: what every notebook imports, and more
+# where its code shows it will need it (a marker missing here costs time, never correctness).
+# (pandas' Styler draws every table a notebook shows: see sparkify.display.)
+WARM_UP = {"": ("sparkify_helpers", "pandas.io.formats.style"), "h.stage_": ("sparkify.copy.execute",),
+           "h.charts": ("sparkify.charts",), "%load_ext sql": ("sql.magic",)}
+
+
+def warm_up_code(source: Path) -> str:
+    """The code a notebook's kernel runs first, silently: imports that bind no name (``__import__``),
+    so the notebook's namespace is a fresh kernel's. (The notebook is read as JSON: nbformat's
+    import would delay the first kernel.)"""
+    cells = json.loads(source.read_text(encoding="utf-8")).get("cells", [])
+    code = "\n".join("".join(c.get("source", "")) for c in cells if c.get("cell_type") == "code")
+    modules = [m for marker, names in WARM_UP.items() if marker in code for m in names]
+    return "; ".join(f"__import__({m!r})" for m in modules)
+
+
+# Kernels started ahead of their notebook: two, so that a short notebook (01 and 03 take a fraction
+# of a second) does not leave a core idle while the kernel after it is still importing.
+LOOK_AHEAD = 2
+
+
+@dataclass
+class _Kernel:
+    """One notebook's kernel: a process of its own, started before the notebook's turn."""
+
+    source: Path
+    manager: Any = None
+    error: BaseException | None = None  # the kernel could not be started: the notebook fails with it
+    warm_up: tuple = ()  # the client that sent the warm-up, and its message id
+    retired: bool = False  # ended
+    reaped: bool = False
+
+    @property
+    def pid(self) -> int | None:
+        process = getattr(getattr(self.manager, "provisioner", None), "process", None)
+        return process.pid if process is not None else None
+
+
+class _Kernels:
+    """The run's kernels, one fresh process per notebook (nothing of one notebook reaches the next),
+    each started while the notebook before it runs and warmed up there: the kernel first runs, as
+    a silent request queued before the notebook's own, the imports of :func:`warm_up_code`. The
+    notebook then finds its modules imported, and its namespace as empty as in any new kernel. A
+    kernel is ended once its notebook is done (see :meth:`retire`) and reaped later; all are gone
+    before the run's files are scanned for secrets."""
+
+    def __init__(self, kernel_name: str, socket_dir: Path, log_file) -> None:
+        from jupyter_client.utils import run_sync  # (jupyter_core's, as jupyter_client uses it)
+
+        self.run_sync = run_sync
+        self.manager_class = _kernel_manager_class(socket_dir, log_file)
+        self.kernel_name = kernel_name
+        self.kernels: list[_Kernel] = []
+
+    def start(self, source: Path) -> _Kernel:
+        kernel = _Kernel(source)
+        self.kernels.append(kernel)
+        try:
+            kernel.manager = self.manager_class(kernel_name=self.kernel_name)
+            # as nbclient starts a kernel: in the working directory, history in memory (no sqlite file)
+            self.run_sync(kernel.manager.start_kernel)(cwd=str(WORKSPACE),
+                                                       extra_arguments=["--HistoryManager.hist_file=:memory:"])
+            kernel.manager.prepare_client()
+            client = kernel.manager.blocking_client()
+            client.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
+            # queued until the kernel listens; silent: no execution count, no history, no output;
+            # stop_on_error off: a failing import never aborts the notebook's requests queued after it
+            # (the notebook's own import then fails, in its cell)
+            kernel.warm_up = (client, client.execute(warm_up_code(source), silent=True, store_history=False,
+                                                     allow_stdin=False, stop_on_error=False))
+        except Exception as err:  # noqa: BLE001 - reported as the notebook's failure when its turn comes
+            kernel.error = err
+        return kernel
+
+    def take(self, kernel: _Kernel, timeout: float = 60.0):
+        """The kernel manager for the notebook's turn (its start failure, raised), once the kernel
+        has run its warm-up: the notebook's first request would wait for it anyway, and kernels
+        started after this one then leave it the CPU meanwhile. A kernel that dies or does not
+        answer in ``timeout`` seconds is handed over as it is (nbclient reports it)."""
+        if kernel.error is not None:
+            raise kernel.error
+        started = time.perf_counter()
+        client, msg_id = kernel.warm_up
+        process = self._process(kernel)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and process is not None and process.poll() is None:
+            try:
+                reply = client.get_shell_msg(timeout=0.2)
+            except queue.Empty:
+                continue
+            if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                prepared = kernel.manager.prepared
+                if prepared is not None:
+                    prepared.ready = self._output_arrives(prepared)
+                break
+        log.info("%s: kernel process %s ready (waited %.2f s)", kernel.source.name, kernel.pid,
+                 time.perf_counter() - started)
+        return kernel.manager
+
+    def _output_arrives(self, client, timeout: float = 2.0) -> bool:
+        """Whether ``client`` receives the kernel's output (its welcome, the warm-up's status); what
+        it received is discarded, as jupyter_client's readiness check does."""
+        received = 0
+        while True:
+            try:
+                self.run_sync(client.iopub_channel.get_msg)(timeout=0 if received else timeout)
+            except queue.Empty:
+                return received > 0
+            received += 1
+
+    def retire(self, kernel: _Kernel) -> None:
+        """Close its clients and end the kernel, without waiting for it to exit. It is terminated
+        (SIGTERM, which ipykernel leaves to Python's default: the process ends at once), not asked
+        to shut down: its notebook's outputs are in, and it keeps nothing to save (history in
+        memory, no files of its own); its database session ends with it, any open transaction
+        rolled back by the server, as after a killed kernel. A polite shutdown would spend 0.4 s of
+        CPU per kernel on Python's own teardown (freeing pandas and the rest), in competition with
+        the next notebook for the two cores."""
+        if kernel.retired:
+            return
+        kernel.retired = True
+        for client in getattr(kernel.manager, "clients", []):
+            with contextlib.suppress(Exception):
+                client.stop_channels()
+        process = self._process(kernel)
+        if process is not None and process.poll() is None:
+            process.terminate()
+
+    def reap(self, *, wait: float | None = None) -> None:
+        """Clean up after retired kernels that have exited; with ``wait``, give the others that many
+        seconds and then kill them."""
+        deadline = time.monotonic() + (wait or 0.0)
+        for kernel in self.kernels:
+            if not kernel.retired or kernel.reaped:
+                continue
+            process = self._process(kernel)
+            if process is not None:
+                if process.poll() is None and wait is None:
+                    continue
+                try:
+                    process.wait(max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    log.info("kernel %s did not exit in time: killed", process.pid)
+                    process.kill()
+                    process.wait()
+            kernel.reaped = True
+            with contextlib.suppress(Exception):
+                self.run_sync(kernel.manager.cleanup_resources)()
+
+    def close(self, wait: float = 10.0) -> None:
+        """Every kernel ended and reaped (one still there after ``wait`` seconds is killed)."""
+        for kernel in self.kernels:
+            self.retire(kernel)
+        self.reap(wait=wait)
+
+    @staticmethod
+    def _process(kernel: _Kernel):
+        return getattr(getattr(kernel.manager, "provisioner", None), "process", None)
 
 
 def _failure(err: BaseException, notebook: Path) -> str:
@@ -167,8 +391,6 @@ def run(config_path: str | None = None, backend: str | None = None, *, run_id: s
 def _run_holding_the_warehouse(config: Config, selected: list[Path], notebook_params: dict, reports_dir: Path,
                                notebook_dir: Path, run_id: str | None, echo: Callable[[str], None] | None,
                                teardown_on_failure: bool) -> Path:
-    import papermill as pm
-
     started_at = dt.datetime.now(dt.timezone.utc)
     run_date = notebook_params.get("run_date") or ""
     run_id = run_id or f"{started_at:%Y%m%dT%H%M%SZ}-{config.backend}" + (f"-day-{run_date}" if run_date else "")
@@ -192,42 +414,73 @@ def _run_holding_the_warehouse(config: Config, selected: list[Path], notebook_pa
     failure: str | None = None
     failed_notebook: str | None = None
     interrupted = False
-    kernel = _kernel_name()
     console = _Console(echo)
     still_running: str | None = None
     sockets = Path(tempfile.mkdtemp(prefix="sparkify-kernel-"))  # private (0700): the kernels' IPC sockets
     kernel_log = open(run_dir / "kernel.log", "ab")  # noqa: SIM115 - closed in the finally below
+    kernels = _Kernels(_kernel_name(), sockets, kernel_log)
+    reports: _Reports | None = None
+    ahead: dict[Path, _Kernel] = {}  # kernels started for the notebooks to come
 
-    def execute(source: Path) -> str | None:
-        """Run one notebook; the failure message, or None."""
-        nonlocal interrupted
+    def execute(source: Path, following: list[Path] = ()) -> str | None:
+        """Run one notebook in its kernel, while the kernels of the ``following`` notebooks start;
+        the failure message, or None."""
+        nonlocal interrupted, reports
         target = run_dir / source.name
         log.info("running %s", source.name)
         console.started(source.stem)
         started = time.perf_counter()
+        kernel = ahead.pop(source, None)
         try:
-            params = {k: v for k, v in run_params.items() if k in declared_parameters(source)}
-            pm.execute_notebook(str(source), str(target), parameters=params, kernel_name=kernel,
-                                cwd=str(WORKSPACE), progress_bar=False, log_output=False,
-                                request_save_on_cell_execute=False,
-                                kernel_manager_class=_kernel_manager_class(sockets, kernel_log))
+            kernel = kernel or kernels.start(source)
+            declared = declared_parameters(source)  # (the first read compiles nbformat's schema) while it warms up
+            params = {k: v for k, v in run_params.items() if k in declared}
+            manager = kernels.take(kernel)
+            if reports is None:  # nbconvert's import once the first kernel is up, not competing with it
+                reports = _Reports()
+            for upcoming in following:
+                if upcoming not in ahead:
+                    ahead[upcoming] = kernels.start(upcoming)
+            pm.execute_notebook(str(source), str(target), parameters=params, kernel_name=kernels.kernel_name,
+                                km=manager, progress_bar=False, log_output=False, request_save_on_cell_execute=False)
         except (Exception, KeyboardInterrupt) as err:  # PapermillExecutionError, kernel failures, Ctrl-C
             seconds[source.stem] = round(time.perf_counter() - started, 2)
             interrupted = isinstance(err, KeyboardInterrupt)
             log.info("FAILED: %s", _failure(err, source))  # the caller reports it; run.log keeps it
             console.finished(source.stem, seconds[source.stem], "FAILED", "")
             return _failure(err, source)
+        finally:
+            if kernel is not None:
+                kernels.retire(kernel)
+            if reports is not None and target.exists():  # papermill writes a failed notebook too
+                reports.render(target)
+            kernels.reap()
         seconds[source.stem] = round(time.perf_counter() - started, 2)
         log.info("%s done in %.1f s", source.name, seconds[source.stem])
         console.finished(source.stem, seconds[source.stem], "ok", _key_figure(source.stem, run_dir))
         return None
 
     try:
-        for source in selected:
-            failure = execute(source)
-            if failure:
-                failed_notebook = source.stem
-                break
+        try:
+            for source in selected[:LOOK_AHEAD]:  # booting while this process imports papermill
+                ahead[source] = kernels.start(source)
+            pm = _import_papermill()
+            for number, source in enumerate(selected):
+                failure = execute(source, selected[number + 1:number + 1 + LOOK_AHEAD])
+                if failure:
+                    failed_notebook = source.stem
+                    break
+        except KeyboardInterrupt:  # between two notebooks: the next one was interrupted
+            interrupted = True
+            failed_notebook = next((nb.stem for nb in selected if nb.stem not in seconds), selected[-1].stem)
+            failure = f"notebook {failed_notebook}.ipynb was interrupted (Ctrl-C)"
+        except Exception as err:  # the batch's own (papermill not importable, say): the run is failed, not ok
+            log.exception("the batch failed")  # the traceback, in run.log
+            failed_notebook = next((nb.stem for nb in selected if nb.stem not in seconds), selected[-1].stem)
+            failure = redact(f"the batch failed before notebook {failed_notebook}.ipynb: {type(err).__name__}: {err}")
+        for kernel in ahead.values():  # started for a notebook that will not run (now)
+            kernels.retire(kernel)
+        ahead.clear()
         if failure:
             teardown = next((nb for nb in notebooks(notebook_dir) if nb.stem.startswith("05")), None)
             if teardown_on_failure and teardown is not None and teardown.stem != failed_notebook:
@@ -238,12 +491,12 @@ def _run_holding_the_warehouse(config: Config, selected: list[Path], notebook_pa
                 failure += f"\n{still_running}"
     finally:
         try:
-            kernel_log.close()
             summary = write_summary(run_dir, config, seconds, failure, failed_notebook, interrupted=interrupted,
                                     started_at=started_at, still_running=still_running)
-            for source in notebooks(notebook_dir):
-                if (run_dir / source.name).exists():
-                    export_html(run_dir / source.name, run_dir / f"{source.stem}.html", summary)
+            if reports is not None:
+                reports.write(summary)
+            kernels.close()  # every kernel has exited before kernel.log is closed and scanned
+            kernel_log.close()
             leaks = find_secrets(run_dir)
             if leaks:  # the run is failed, and never becomes reports/latest
                 failure = (f"a configured secret appears in {', '.join(leaks)}: the run folder must not be "
@@ -252,15 +505,64 @@ def _run_holding_the_warehouse(config: Config, selected: list[Path], notebook_pa
                                         interrupted=interrupted, started_at=started_at, still_running=still_running)
             write_index(reports_dir)
         finally:
+            kernels.close(wait=0)  # whatever failed above, no kernel outlives the run
+            if reports is not None:
+                reports.close()
+            kernel_log.close()
             logging.getLogger().removeHandler(handler)
             handler.close()
-            for leftover in sockets.iterdir():
-                leftover.unlink()
-            sockets.rmdir()
+            shutil.rmtree(sockets, ignore_errors=True)
     if failure:
         raise BatchFailed(failure)
     log.info("run %s finished: %s", run_id, summary["tables"])
     return run_dir
+
+
+# Imported by papermill and nbformat for what a batch run never uses: papermill's S3 and HDFS
+# handlers (boto3; pyarrow, a second or so with pyarrow.fs: notebooks here are local files), and
+# jsonschema's IRI format check (rfc3987_syntax builds a grammar at import, 2-3 s on the 2-core
+# machine: python-jsonschema/jsonschema#1428; nbformat validates without format checks).
+_UNUSED_BY_PAPERMILL = ("papermill.s3", "pyarrow", "rfc3987_syntax")
+
+
+def _import_papermill():
+    """papermill, imported without the modules above (each left out only while papermill and
+    nbformat import, and only if nothing imported it before: later imports find it as usual)."""
+    left_out = [name for name in _UNUSED_BY_PAPERMILL if name not in sys.modules]
+    for name in left_out:
+        sys.modules[name] = None  # type: ignore[assignment] - `import name` raises ImportError
+    try:
+        import nbformat  # noqa: F401 - with jsonschema, before nbconvert imports them on the report thread
+        import papermill
+    finally:
+        for name in left_out:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+    return papermill
+
+
+class _Reports:
+    """The HTML reports, rendered on one worker thread while the next notebook runs: nbconvert's
+    work (the body) as soon as a notebook is done, the header, which shows the run's final summary,
+    when the run ends (a template of a few lines). One exporter serves every notebook: its
+    templates and styles are read once."""
+
+    def __init__(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sparkify-reports")
+        self.exporter = self.pool.submit(html_exporter)  # nbconvert imported off the notebooks' path
+        self.bodies: dict = {}
+
+    def render(self, executed: Path) -> None:
+        self.bodies[executed] = self.pool.submit(lambda: render_notebook(executed, self.exporter.result()))
+
+    def write(self, summary: dict) -> None:
+        for executed, body in self.bodies.items():
+            write_report(executed, executed.with_suffix(".html"), *body.result(), summary)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 # -- reports -------------------------------------------------------------------------------------------
@@ -279,25 +581,34 @@ def _human_time(iso: str | None) -> str:
     return dt.datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M UTC") if iso else ""
 
 
-def export_html(executed: Path, target: Path, summary: dict | None = None) -> Path:
-    """An executed notebook as an HTML report: no code cells, charts inline, no external URLs, and a
-    header saying which run it is, on what data, with a table of contents and links to the index
-    and the run's CSV files."""
-    import jinja2
-    import nbformat
+def html_exporter():
+    """nbconvert's HTML exporter with the report template: no code cells, no prompts."""
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(template_name="sparkify_report", extra_template_basedirs=[str(TEMPLATE_DIR)])
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
+    return exporter
+
+
+def render_notebook(executed: Path, exporter=None) -> tuple[str, str]:
+    """The title and the HTML body of an executed notebook (nbconvert's part of a report)."""
+    import nbformat
+
     notebook = nbformat.read(executed, as_version=4)
+    exporter = exporter or html_exporter()
     body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": executed.stem}})
+    title = next((line[2:].strip() for cell in notebook.cells if cell.cell_type == "markdown"
+                  for line in cell.source.splitlines() if line.startswith("# ")), executed.stem)
+    return title, body
+
+
+def write_report(executed: Path, target: Path, title: str, body: str, summary: dict | None = None) -> Path:
+    """The report file: the body, with (given the run's summary) a header saying which run it is, on
+    what data, with a table of contents and links to the index and the run's CSV files."""
     if summary is not None:
-        title = next((line[2:].strip() for cell in notebook.cells if cell.cell_type == "markdown"
-                      for line in cell.source.splitlines() if line.startswith("# ")), executed.stem)
-        env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True)
-        header = env.get_template("report_header.html.j2").render(
+        header = _template("report_header.html.j2").render(
             title=title, stem=executed.stem, summary=summary, sections=_sections(body),
             started=_human_time(summary.get("started_at")), finished=_human_time(summary.get("finished_at")),
             csvs=sorted(p.name for p in executed.parent.glob("*.csv")),
@@ -306,6 +617,26 @@ def export_html(executed: Path, target: Path, summary: dict | None = None) -> Pa
         body = _H1.sub("", body, count=1).replace("<main>", "<main>\n" + header, 1)
     target.write_text(body, encoding="utf-8")
     return target
+
+
+def _template(name: str):
+    """A template of templates/, compiled once per process (compiling is most of rendering; jinja
+    compiles again when the file changes)."""
+    return _templates().get_template(name)
+
+
+@functools.cache
+def _templates():
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True)
+
+
+def export_html(executed: Path, target: Path, summary: dict | None = None) -> Path:
+    """An executed notebook as an HTML report: no code cells, charts inline, no external URLs, and a
+    header saying which run it is, on what data, with a table of contents and links to the index
+    and the run's CSV files. (A batch run does the same in two parts: see _Reports.)"""
+    return write_report(executed, target, *render_notebook(executed), summary)
 
 
 def _records(run_dir: Path) -> dict:
@@ -355,8 +686,6 @@ def write_summary(run_dir: Path, config: Config, seconds: dict, failure: str | N
 def write_index(reports_dir: Path = REPORTS_DIR) -> Path:
     """reports/index.html linking every run (newest first) and every file it left, and
     reports/latest -> the newest *successful* run (a failed run never replaces it)."""
-    import jinja2
-
     runs = []
     folders = [p for p in reports_dir.iterdir() if p.is_dir() and not p.is_symlink() and (p / "summary.json").exists()]
     for run_dir in sorted(folders, key=lambda p: p.name[:16], reverse=True):  # run ids open with their start time
@@ -371,8 +700,7 @@ def write_index(reports_dir: Path = REPORTS_DIR) -> Path:
             "data": sorted(p.name for p in run_dir.glob("*.csv")),
             "files": [name for name in ("summary.json", "run.log") if (run_dir / name).exists()],
         })
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True)
-    page = env.get_template("index.html.j2").render(runs=runs)
+    page = _template("index.html.j2").render(runs=runs)
     index = reports_dir / "index.html"
     atomic_write(index, page)
     latest = reports_dir / "latest"

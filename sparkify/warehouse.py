@@ -443,11 +443,12 @@ class LocalWarehouse:
             if server is None:
                 return False
             server.send_signal(signal.SIGINT)  # fast shutdown; psutil refuses if the pid was reused
-            try:
-                server.wait(timeout=60)
-            except psutil.TimeoutExpired:
+            # Done when the postmaster has exited. Not psutil's wait(): the server is not our child
+            # (its launcher exited), so only its parent, init, can reap it, and wait() polls until
+            # then; in a container whose init reaps late that took 2 s after a 0.1 s shutdown.
+            if not wait_until(lambda: _exited(server), timeout=60, interval=0.01):
                 raise WarehouseError(f"the local warehouse (pid {server.pid}) did not stop within 60 s; "
-                                     f"see {self.pgdata / 'server.log'}") from None
+                                     f"see {self.pgdata / 'server.log'}")
             return True
 
     def connect(self, database: str | None = None):
@@ -459,6 +460,14 @@ class LocalWarehouse:
         return psycopg2.connect(host=str(self.socket_dir), port=PORT, user=SUPERUSER,
                                 dbname=database or self.database, application_name="sparkify",
                                 connect_timeout=CONNECT_TIMEOUT_S)
+
+
+def _exited(proc: psutil.Process) -> bool:
+    """Whether ``proc`` has exited: gone, or a zombie that its parent has not reaped yet."""
+    try:
+        return not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.1) -> bool:

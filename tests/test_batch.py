@@ -197,6 +197,18 @@ def test_no_secret_in_anything_the_run_left(finished_run, batch_config):
                                "restage_catalog"}
 
 
+def test_batch_reports_equal_the_one_notebook_export(finished_run, tmp_path):
+    """The batch renders each report's body on its worker thread with one shared exporter and adds
+    the header at the end; export_html does it all at once with an exporter of its own: the same file."""
+    from sparkify.batch import export_html
+
+    run_dir, _ = finished_run
+    summary = json.loads((run_dir / "summary.json").read_text())
+    for executed in sorted(run_dir.glob("*.ipynb")):
+        alone = export_html(executed, tmp_path / f"{executed.stem}.html", summary).read_text()
+        assert (run_dir / f"{executed.stem}.html").read_text() == alone, executed.name
+
+
 def test_every_notebook_documents_its_parameters_for_papermill(caplog):
     """`papermill --help-notebook` lists each parameter with its type and help, and parses every line."""
     import papermill as pm

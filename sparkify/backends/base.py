@@ -13,12 +13,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .. import sqlfiles
 from ..config import Config
+
+if TYPE_CHECKING:  # pandas is imported where a frame is made: the batch process needs none
+    import pandas as pd
 
 CONNECT_TIMEOUT_S = 15
 # TCP keepalives: a statement may run for many minutes without a byte on the wire, and a NAT or
@@ -38,7 +39,7 @@ class StageReport:
     rows_rejected: int
     seconds: float
     query_id: int
-    rejects: pd.DataFrame = field(default_factory=pd.DataFrame)
+    rejects: pd.DataFrame = field(default_factory=lambda: _pandas().DataFrame())
     kept_from: str = ""  # when the table was kept, not loaded again: when its rows were staged
 
 
@@ -163,4 +164,10 @@ class Backend(ABC):
 
 
 def status_frame(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["resource", "state", "detail"])
+    return _pandas().DataFrame(rows, columns=["resource", "state", "detail"])
+
+
+def _pandas():
+    import pandas
+
+    return pandas

@@ -24,15 +24,17 @@ import time
 from collections.abc import Callable
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import pandas as pd
 import psycopg2
 
 from ..config import redact, require
 from ..copy import CopyError, EmptySource
 from ..errors import WarehouseError
 from .base import CONNECT_TIMEOUT_S, KEEPALIVES, Backend, StageReport
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 

@@ -36,12 +36,20 @@ The modules, one job each, in the order a COPY uses them (each imports only thos
     loaders     the bulk (pyarrow) and record-by-record loaders, and the files as CSV chunks
     execute     execute_copy: one COPY, from its text to stl_load_errors
 
-Only what is imported here is the package's interface.
+Only what is named here is the package's interface. The results and errors are imported with the
+package; the rest on first use, so that a process that stages nothing (every notebook kernel but
+02's, the batch process) never loads pyarrow's JSON reader, sqlglot or boto3 for it.
 """
 
-from .execute import execute_copy
-from .rejects import record_load_errors
 from .result import CopyError, CopyResult, EmptySource
-from .sources import Storage
 
 __all__ = ["CopyError", "CopyResult", "EmptySource", "Storage", "execute_copy", "record_load_errors"]
+_ON_FIRST_USE = {"execute_copy": "execute", "record_load_errors": "rejects", "Storage": "sources"}
+
+
+def __getattr__(name: str):
+    if name in _ON_FIRST_USE:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_ON_FIRST_USE[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
