@@ -22,6 +22,8 @@ EXAMPLE_PARAMS = {"log_data": "s3://udacity-dend/log_data", "song_data": "s3://u
 # the transform's temporary tables, which later files read (each created by the first, dropped by the second)
 TEMPORARY = {"transform/stage_plays": "transform/stage_plays_drop", "transform/stage_days": "transform/stage_days_drop",
              "transform/stage_song_keys": "transform/stage_song_keys_drop"}
+# the files that create one of them (again): each runs after the drop of its table
+RECREATES = {**TEMPORARY, "transform/stage_days_full_load": "transform/stage_days_drop"}
 FILES = sqlfiles.every_file()
 REDSHIFT_ONLY = "redshift/"  # Redshift system views and functions (sys_load_history ...); never run locally
 
@@ -56,8 +58,8 @@ def test_runs_on_the_local_backend(session, sql_file):
         session.execute("emulator/create_stl_load_errors")
         for create in TEMPORARY:
             session.execute(create)
-        if sql_file.name in TEMPORARY:  # the file under test creates it again
-            session.execute(TEMPORARY[sql_file.name])
+        if sql_file.name in RECREATES:  # the file under test creates it again
+            session.execute(RECREATES[sql_file.name])
         cur.execute(dialect.to_postgres(sql_file.text, sql_file.name),
                     {k: EXAMPLE_PARAMS[k] for k in sql_file.parameters})
     conn.rollback()
@@ -134,3 +136,24 @@ def test_ruff_passes():
 
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "."], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_sort_keys_get_a_brin_index_and_extract_gives_an_integer(session):
+    """Locally a SORTKEY becomes a BRIN index (Redshift's zone maps, sparkify/dialect.py), and EXTRACT of a
+    whole-number part is an INTEGER, as Redshift returns it."""
+    ddl = dialect.to_postgres('CREATE TABLE IF NOT EXISTS "time" (start_time TIMESTAMP, hour SMALLINT) '
+                              "DISTSTYLE KEY DISTKEY (start_time) SORTKEY (start_time)")
+    assert ddl.endswith('; CREATE INDEX IF NOT EXISTS time_zone_map ON "time" USING BRIN (start_time) '
+                        "WITH (autosummarize = on)")
+    assert "INDEX" not in dialect.to_postgres("CREATE TABLE t (id BIGINT) DISTSTYLE ALL")
+    with session.conn.cursor() as cur:
+        cur.execute("SELECT indexrelid::regclass::text, amname FROM pg_index JOIN pg_class c ON c.oid = indexrelid "
+                    "JOIN pg_am a ON a.oid = c.relam WHERE indrelid = 'songplays'::regclass")
+        assert cur.fetchall() == [("songplays_zone_map", "brin")]
+        query = dialect.to_postgres("SELECT EXTRACT(HOUR FROM ts) AS h, EXTRACT(DOW FROM ts) AS d, "
+                                    "EXTRACT(EPOCH FROM ts) AS e FROM (SELECT CAST('2018-11-04 14:00:00.5' AS "
+                                    "TIMESTAMP) AS ts) AS t")
+        assert "EXTRACT(EPOCH FROM ts)" in query
+        cur.execute(query)
+        assert cur.fetchone()[:2] == (14, 0) and [d.type_code for d in cur.description][:2] == [23, 23]  # int4
+    session.conn.rollback()
