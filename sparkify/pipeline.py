@@ -34,6 +34,10 @@ UPSERTS = ("songs_replace_staged", "songs", "analyze_songs", "artists_replace_st
            "stage_song_keys_analyze", "stage_days_drop", "stage_days", "songplays_replace_staged", "songplays",
            "analyze_songplays", "users_replace_newer", "users", "analyze_users", "time", "analyze_time",
            "analyze_artists", "load_log_count_days", "load_log_add_days")
+# A full load empties every star table and load_log first (transform/clear_*, same transaction), so
+# nothing can be replaced: it skips the replace steps and counts its days without looking songplays up.
+FULL_LOAD = tuple({"stage_days": "stage_days_full_load"}.get(step, step) for step in UPSERTS
+                  if "_replace_" not in step)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -245,7 +249,7 @@ class Session:
                 for table in (*STAR_TABLES, "load_log"):
                     self.execute(f"transform/clear_{table}")
             inserted: dict[str, int] = dict.fromkeys(STAR_TABLES, 0)
-            for step in UPSERTS:
+            for step in UPSERTS if day is not None else FULL_LOAD:
                 rows = self.execute(f"transform/{step}")
                 if step in inserted:
                     inserted[step] = rows

@@ -21,7 +21,7 @@ from redshift_double import RedshiftDouble
 from sparkify import sqlfiles
 from sparkify.backends import BACKENDS, LocalBackend, RedshiftBackend, backend_for
 from sparkify.config import load_config
-from sparkify.pipeline import ALL_TABLES, BOOKKEEPING_TABLES, STAR_TABLES, UPSERTS, Session
+from sparkify.pipeline import ALL_TABLES, BOOKKEEPING_TABLES, FULL_LOAD, STAR_TABLES, UPSERTS, Session
 
 PASSWORD = "RecordedPassw0rdNeverShown"
 ROLE = "arn:aws:iam::123456789012:role/sparkify-s3-read"
@@ -145,10 +145,12 @@ def test_transform_on_redshift_runs_every_upsert_and_check_in_one_transaction(re
     checks = [("execute", f.text, {}) for f in sqlfiles.folder("checks")]
     upserts = [("execute", _text(f"transform/{step}"), {}) for step in UPSERTS]
 
-    conn = RedshiftDouble(REDSHIFT_ANSWERS)  # a full load: the star schema emptied first
+    conn = RedshiftDouble(REDSHIFT_ANSWERS)  # a full load: the star schema emptied first, nothing to replace
     results = Session(redshift_config, conn=conn).transform()
     clears = [("execute", _text(f"transform/clear_{t}"), {}) for t in (*STAR_TABLES, "load_log")]
-    assert conn.statements() == [staged, counts, *clears, *upserts, counts, *checks, ("commit",)]
+    full_load = [("execute", _text(f"transform/{step}"), {}) for step in FULL_LOAD]
+    assert conn.statements() == [staged, counts, *clears, *full_load, counts, *checks, ("commit",)]
+    assert "stage_days_full_load" in FULL_LOAD and not [step for step in FULL_LOAD if "replace" in step]
     assert set(results["status"]) == {"pass"} and len(results) == len(checks)
 
     conn = RedshiftDouble(REDSHIFT_ANSWERS)  # a daily load: nothing emptied, the day recorded

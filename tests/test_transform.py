@@ -110,6 +110,29 @@ def test_users_exact(staged):
     ]  # the logged-out events add no user
 
 
+def browse(user: str, session: int, item: int, ts, level: str, first: str = "Dee") -> tuple:
+    return (None, "Logged In", first, "F", item, "Fox", None, level, "Troy, NY", "GET", "Home", 1.3e12, session, None,
+            200, ts, UA_FIREFOX, user)
+
+
+def test_users_latest_event_ties_and_missing_times(staged):
+    """The latest event by ts, ties broken by session then item (both descending); an event without a
+    time never counts as latest, unless the user has no time at all."""
+    with staged.conn.cursor() as cur:
+        cur.executemany("INSERT INTO staging_events VALUES (" + ", ".join(["%s"] * 18) + ")", [
+            browse("40", 3, 1, at(50), "free", "Old"), browse("40", 3, 9, at(2000), "free", "Tie"),
+            browse("40", 4, 0, at(2000), "paid", "Win"),  # same ts: the later session wins
+            browse("50", 1, 2, None, "paid", "Early"), browse("50", 1, 5, None, "free", "Late"),  # no time at all
+            browse("60", 9, 9, None, "paid", "NoTime"), browse("60", 1, 1, at(5), "free", "Timed"),
+        ])
+    staged.conn.commit()
+    staged.transform()
+    users = {row[0]: row for row in table(staged, "users", "user_id")}
+    assert users[40] == (40, "Win", "Fox", "F", "paid", at(2000))
+    assert users[50] == (50, "Late", "Fox", "F", "free", None)
+    assert users[60] == (60, "Timed", "Fox", "F", "free", at(5))
+
+
 def test_songs_artists_time_exact(staged):
     staged.transform()
     songs = table(staged, "songs", "song_id")
