@@ -224,6 +224,34 @@ def test_local_lifecycle_and_description(make_config, warehouse):
         backend.copy_params(-1)
 
 
+def test_local_work_mem_is_sized_from_the_data(session, monkeypatch):
+    """Every local connection sizes work_mem from songplays and time, the transform from staging (and
+    the star schema, for its checks), within bounds, so that nothing spills to temp files."""
+    from sparkify.backends import local
+
+    assert local._work_mem_mb(0, local.SESSION_WORK_MEM_SHARE) == local.WORK_MEM_MB[0]
+    assert local._work_mem_mb(800 << 20, local.SESSION_WORK_MEM_SHARE) == 100
+    assert local._work_mem_mb(100 << 30, local.WORK_MEM_SHARE) == local.WORK_MEM_MB[1]
+    with session.conn.cursor() as cur:  # empty tables: the lower bound, kept after a rollback
+        cur.execute("SHOW work_mem")
+        assert cur.fetchone()[0] == "64MB"
+    session.conn.rollback()
+    monkeypatch.setattr(local, "SESSION_WORK_MEM_SHARE", 1 << 20)  # 64 kB of tables -> 64 GB: the upper bound
+    with session.transaction(), session.conn.cursor() as cur:
+        session.backend.prepare_transform(session)  # the star schema's share, since it is the larger
+        cur.execute("SHOW work_mem")
+        assert cur.fetchone()[0] == f"{local.WORK_MEM_MB[1]}MB"
+    with session.conn.cursor() as cur:  # for the transform's transaction only
+        cur.execute("SHOW work_mem")
+        assert cur.fetchone()[0] == "64MB"
+    session.conn.rollback()
+    conn = session.backend.connect()
+    with conn.cursor() as cur:
+        cur.execute("SHOW work_mem")
+        assert cur.fetchone()[0] == f"{local.WORK_MEM_MB[1]}MB"
+    conn.close()
+
+
 def test_an_edited_sql_file_is_picked_up_by_the_next_call(tmp_path, monkeypatch, session):
     folder = tmp_path / "sql" / "analysis"
     folder.mkdir(parents=True)

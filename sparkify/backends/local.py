@@ -20,11 +20,22 @@ from ..warehouse import LocalWarehouse
 from .base import Backend, StageReport, status_frame
 
 IAM_ROLE = "arn:aws:iam::000000000000:role/sparkify-local"  # accepted and ignored by the emulator
-# The transform's work_mem: a share of what staging holds, within bounds. Its largest operation, the
-# sort of the staged events by user (users.sql's latest event per user), needs about half the staged
-# bytes; every hash may use hash_mem_multiplier (2) times work_mem.
+# The transform's work_mem: a share of what staging holds, within bounds (or the share of the star
+# schema below, if larger: its checks read all of it). Its largest operations hash every staged play
+# (time.sql's distinct start times, songplays.sql's match) or sort their ids (the primary key check);
+# every hash may use hash_mem_multiplier (2) times work_mem.
 WORK_MEM_SHARE = 1 / 2
 WORK_MEM_MB = (64, 1536)
+# Every connection's work_mem (the analysis queries, the checks run alone, %sql): a share of what
+# songplays and time hold, within the same bounds. The largest hash of the analysis, time's
+# start_time and hour for the join to songplays, needs about a fifth of the two tables' bytes, and
+# every hash may use hash_mem_multiplier (2) times work_mem.
+SESSION_WORK_MEM_SHARE = 1 / 8
+
+
+def _work_mem_mb(size: int, share: float) -> int:
+    low, high = WORK_MEM_MB
+    return min(high, max(low, int(size * share) >> 20))
 
 
 @functools.lru_cache(maxsize=512)
@@ -44,10 +55,18 @@ class LocalBackend(Backend):
 
     # -- connections ------------------------------------------------------------------------------
     def connect(self):
-        """Starts the server on first use; reuses a running one."""
+        """Starts the server on first use; reuses a running one. The connection's work_mem is sized
+        from the star schema's bytes (SESSION_WORK_MEM_SHARE), so that queries never spill."""
         if not self.warehouse.is_running():
             self.warehouse.start()
-        return self.warehouse.connect()
+        conn = self.warehouse.connect()
+        with conn.cursor() as cur:
+            cur.execute(self.statement("emulator/star_bytes"))
+            star_bytes = int(cur.fetchone()[0] or 0)
+            cur.execute(self.statement("emulator/set_session_work_mem"),
+                        {"work_mem": f"{_work_mem_mb(star_bytes, SESSION_WORK_MEM_SHARE)}MB"})
+        conn.commit()
+        return conn
 
     def sql_engine(self):
         import sqlalchemy
@@ -102,11 +121,11 @@ class LocalBackend(Backend):
         return report
 
     def prepare_transform(self, session) -> None:
-        """work_mem sized from the staged bytes, for the transform's transaction only, so that its
-        joins, aggregates and sorts never spill to temp files."""
+        """work_mem sized from the staged bytes (and the star schema's, for the checks), for the
+        transform's transaction only, so that its joins, aggregates and sorts never spill to temp files."""
         staged = int(session.query("emulator/staging_bytes").iloc[0]["staging_bytes"] or 0)
-        low, high = WORK_MEM_MB
-        megabytes = min(high, max(low, int(staged * WORK_MEM_SHARE) >> 20))
+        star = int(session.query("emulator/star_bytes").iloc[0]["star_bytes"] or 0)  # the checks read it all
+        megabytes = max(_work_mem_mb(staged, WORK_MEM_SHARE), _work_mem_mb(star, SESSION_WORK_MEM_SHARE))
         session.query("emulator/set_work_mem", {"work_mem": f"{megabytes}MB"})
 
     # -- lifecycle ----------------------------------------------------------------------------------
