@@ -277,8 +277,8 @@ class Session:
                              f"{day.isoformat() if day else 'empty'})")
 
     def _star_counts(self) -> dict[str, int]:
-        counts = self.table_counts()
-        return {row.table_name: int(row.row_count) for row in counts.itertuples() if row.table_name in STAR_TABLES}
+        counts = self.query("status/star_row_counts")
+        return {row.table_name: int(row.row_count) for row in counts.itertuples()}
 
     def run_checks(self, raise_on_failure: bool = True) -> pd.DataFrame:
         """Run every query of sql/checks/; zero rows = pass. Returns one row per check."""
