@@ -15,6 +15,15 @@ PostgreSQL has no use for or would enforce differently:
   ``CAST(DATE_PART('part', ...) AS INTEGER)``: Redshift returns an INTEGER there, PostgreSQL's EXTRACT
   a NUMERIC, which is also about twice as slow to compute as DATE_PART's DOUBLE PRECISION.
 
+A ``DELETE`` of every row of a table (no WHERE, no USING), how a full load empties the star schema
+inside its transaction, becomes ``TRUNCATE TABLE``. Redshift commits a TRUNCATE at once, so the SQL
+files never use one; PostgreSQL's TRUNCATE is transactional (a failed load's rollback restores the
+table), and it leaves no dead rows behind, so the reload writes a fresh table (no WAL at
+``wal_level = minimal``) that later scans read at its own size. What differs: until the transaction
+ends, other sessions wait to read that table instead of reading the previous load (the local
+backend sets a lock timeout for the transform, so it never waits forever on a session that holds
+the table either).
+
 What Redshift does with the physical design, PostgreSQL gets in its own form where it pays: a
 ``SORTKEY`` becomes a BRIN index on the same columns, created with the table (``<table>_zone_map``).
 A BRIN index keeps the minimum and maximum of each range of pages, as Redshift's zone maps keep them per
@@ -98,6 +107,8 @@ def to_postgres(sql: str, where: str = "SQL") -> str:
     tree = parse_redshift(sql, where)
     if isinstance(tree, exp.Copy):
         raise DialectError(f"{where}: COPY is executed by the local COPY emulator, not translated")
+    if isinstance(tree, exp.Delete) and not any(tree.args.get(part) for part in ("where", "using", "returning")):
+        return f"TRUNCATE TABLE {tree.this.sql(dialect='postgres')}"  # every row: see above
     zone_map = _zone_map(tree)
     tree = tree.transform(_strip)
     properties = tree.args.get("properties")

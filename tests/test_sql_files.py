@@ -18,7 +18,8 @@ EXAMPLE_PARAMS = {"log_data": "s3://udacity-dend/log_data", "song_data": "s3://u
                   "raw_field_value": "v", "err_code": 1, "err_reason": "why", "day": "2018-11-30",
                   "run_date": "2018-11-30", "source": "s3://udacity-dend/log_data", "files": 1, "records_read": 3,
                   "rows_loaded": 2, "rows_rejected": 1, "session_id": 1073,
-                  "started_at": "2018-11-30 00:00:00", "milliseconds": 3600000, "work_mem": "64MB"}
+                  "started_at": "2018-11-30 00:00:00", "milliseconds": 3600000, "work_mem": "64MB",
+                  "lock_timeout": "60s"}
 # the transform's temporary tables, which later files read (each created by the first, dropped by the second)
 TEMPORARY = {"transform/stage_plays": "transform/stage_plays_drop", "transform/stage_days": "transform/stage_days_drop",
              "transform/stage_song_keys": "transform/stage_song_keys_drop"}
@@ -136,6 +137,15 @@ def test_ruff_passes():
 
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "."], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_a_delete_of_every_row_is_a_truncate_locally():
+    """PostgreSQL's TRUNCATE is transactional (Redshift's is not, so the files say DELETE): a full load's
+    emptying leaves no dead rows behind locally. Any DELETE with a condition stays a DELETE."""
+    assert dialect.to_postgres('DELETE FROM "time"') == 'TRUNCATE TABLE "time"'
+    assert dialect.to_postgres(sqlfiles.load("transform/clear_songplays").text) == "TRUNCATE TABLE songplays"
+    assert dialect.to_postgres("DELETE FROM users WHERE user_id = 1").startswith("DELETE FROM users WHERE")
+    assert dialect.to_postgres("DELETE FROM a USING b WHERE a.x = b.x").startswith("DELETE FROM a USING b")
 
 
 def test_sort_keys_get_a_brin_index_and_extract_gives_an_integer(session):

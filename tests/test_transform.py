@@ -8,6 +8,7 @@ import hashlib
 
 import pandas as pd
 import pytest
+from psycopg2.errors import LockNotAvailable
 
 from sparkify import sqlfiles
 from sparkify.pipeline import CheckFailed, Session
@@ -176,6 +177,43 @@ def test_a_failed_check_rolls_the_step_back(staged):
         staged.transform()
     assert "users_level_accepted" in str(failed.value) and "gold" in str(failed.value)
     assert dump(staged) == before
+
+
+def test_a_full_load_never_waits_forever_for_a_session_holding_a_table(staged, monkeypatch):
+    """Locally a full load empties the star tables with TRUNCATE, which waits for a session that holds
+    one of them; past the lock timeout it fails, and the star schema stays as it was."""
+    from sparkify.backends import local
+
+    staged.transform()
+    before = dump(staged)
+    monkeypatch.setattr(local, "LOCK_TIMEOUT", "1s")
+    reader = staged.backend.connect()
+    with reader.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM songplays")  # its transaction stays open: the table is held
+        with pytest.raises(LockNotAvailable, match="lock timeout"):
+            staged.transform()
+    reader.rollback()
+    reader.close()
+    assert dump(staged) == before
+    staged.transform()  # and with the reader gone, it runs
+    assert dump(staged) == before
+
+
+def test_the_zone_maps_are_summarized_once_the_transform_commits(staged, monkeypatch):
+    """Locally the transform ends, after its commit, by summarizing the star tables' BRIN zone maps
+    (sql/emulator/summarize_zone_maps.sql); a transform that fails never gets there."""
+    ran = []
+    monkeypatch.setattr(Session, "query", lambda self, name, params=None: ran.append(name) or Session._run(
+        self, name, params, fetch=True))
+    staged.transform()
+    assert ran[-1] == "emulator/summarize_zone_maps" and not staged._in_transaction
+    ran.clear()
+    with staged.conn.cursor() as cur:
+        cur.execute("UPDATE staging_events SET level = 'gold'")
+    staged.conn.commit()
+    with pytest.raises(CheckFailed):
+        staged.transform()
+    assert "emulator/summarize_zone_maps" not in ran
 
 
 CORRUPTIONS = {

@@ -31,6 +31,9 @@ WORK_MEM_MB = (64, 1536)
 # start_time and hour for the join to songplays, needs about a fifth of the two tables' bytes, and
 # every hash may use hash_mem_multiplier (2) times work_mem.
 SESSION_WORK_MEM_SHARE = 1 / 8
+# How long the transform waits for a lock: a full load empties the star tables with TRUNCATE locally
+# (sparkify/dialect.py), which waits for any session that holds one of them.
+LOCK_TIMEOUT = "60s"
 
 
 def _work_mem_mb(size: int, share: float) -> int:
@@ -127,6 +130,12 @@ class LocalBackend(Backend):
         star = int(session.query("emulator/star_bytes").iloc[0]["star_bytes"] or 0)  # the checks read it all
         megabytes = max(_work_mem_mb(staged, WORK_MEM_SHARE), _work_mem_mb(star, SESSION_WORK_MEM_SHARE))
         session.query("emulator/set_work_mem", {"work_mem": f"{megabytes}MB"})
+        session.query("emulator/set_lock_timeout", {"lock_timeout": LOCK_TIMEOUT})
+
+    def finish_transform(self, session) -> None:
+        """Summarize the star tables' zone maps (BRIN) over the rows the load added, so that the next
+        daily load and the analysis skip blocks at once rather than after autovacuum's next round."""
+        session.query("emulator/summarize_zone_maps")
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def provision(self, *, create_cluster: bool = True, wait_minutes: int = 30) -> pd.DataFrame:
