@@ -29,7 +29,9 @@ What Redshift does with the physical design, PostgreSQL gets in its own form whe
 A BRIN index keeps the minimum and maximum of each range of pages, as Redshift's zone maps keep them per
 block: a filter on the sort key (a day, the last 7 days, the staged day's time range) reads only the
 page ranges that can match, and the index costs almost nothing to keep up when rows are added in sort
-key order. The SQL files stay the same; Redshift needs no index.
+key order. Rows just added are summarized by autovacuum (``autosummarize``, and its VACUUM after a
+load); until then their pages are read whatever the filter. The SQL files stay the same; Redshift
+needs no index.
 
 COPY statements are not translated: :mod:`sparkify.copy` executes them.
 """

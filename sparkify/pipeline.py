@@ -258,7 +258,6 @@ class Session:
                 self.execute("transform/load_log_copy_counts", {"run_date": day.isoformat()})
             after = self._star_counts()
             results = self.run_checks(raise_on_failure=True)
-        self.backend.finish_transform(self)
         self.changes = {t: {"added": after[t] - before[t], "updated": inserted[t] - (after[t] - before[t])}
                         for t in STAR_TABLES}
         return results

@@ -199,23 +199,6 @@ def test_a_full_load_never_waits_forever_for_a_session_holding_a_table(staged, m
     assert dump(staged) == before
 
 
-def test_the_zone_maps_are_summarized_once_the_transform_commits(staged, monkeypatch):
-    """Locally the transform ends, after its commit, by summarizing the star tables' BRIN zone maps
-    (sql/emulator/summarize_zone_maps.sql); a transform that fails never gets there."""
-    ran = []
-    monkeypatch.setattr(Session, "query", lambda self, name, params=None: ran.append(name) or Session._run(
-        self, name, params, fetch=True))
-    staged.transform()
-    assert ran[-1] == "emulator/summarize_zone_maps" and not staged._in_transaction
-    ran.clear()
-    with staged.conn.cursor() as cur:
-        cur.execute("UPDATE staging_events SET level = 'gold'")
-    staged.conn.commit()
-    with pytest.raises(CheckFailed):
-        staged.transform()
-    assert "emulator/summarize_zone_maps" not in ran
-
-
 CORRUPTIONS = {
     "songplays_primary_key": "UPDATE songplays SET songplay_id = (SELECT MIN(songplay_id) FROM songplays) "
                              "WHERE songplay_id = (SELECT MAX(songplay_id) FROM songplays)",

@@ -91,10 +91,6 @@ class Backend(ABC):
         """Session settings for the transform's transaction (called inside it); none by default:
         Redshift manages query memory itself (WLM), so nothing is set there."""
 
-    def finish_transform(self, session) -> None:  # noqa: B027 - optional: most engines need nothing
-        """Upkeep once the transform has committed (called after its transaction); none by default:
-        Redshift maintains its zone maps and sort order itself."""
-
     def load_errors(self, session, query_id: int) -> pd.DataFrame:
         """The records one COPY rejected."""
         return session.query("status/load_errors", {"query": query_id})

@@ -132,11 +132,6 @@ class LocalBackend(Backend):
         session.query("emulator/set_work_mem", {"work_mem": f"{megabytes}MB"})
         session.query("emulator/set_lock_timeout", {"lock_timeout": LOCK_TIMEOUT})
 
-    def finish_transform(self, session) -> None:
-        """Summarize the star tables' zone maps (BRIN) over the rows the load added, so that the next
-        daily load and the analysis skip blocks at once rather than after autovacuum's next round."""
-        session.query("emulator/summarize_zone_maps")
-
     # -- lifecycle ----------------------------------------------------------------------------------
     def provision(self, *, create_cluster: bool = True, wait_minutes: int = 30) -> pd.DataFrame:
         """Start the embedded PostgreSQL and write the sample data lake if it is missing."""
