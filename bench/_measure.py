@@ -123,7 +123,7 @@ def stage_transform(args: dict) -> dict:
         finally:
             seconds[name] = round(seconds.get(name, 0) + time.perf_counter() - started, 2)
 
-    with Session(load_config(_no_config())) as session:
+    with Session(load_config(_no_config())) as session:  # notebooks 01 and 02
         session.create_tables()
         started = time.perf_counter()
         session.stage("staging_events", progress=False)
@@ -131,6 +131,7 @@ def stage_transform(args: dict) -> dict:
         started = time.perf_counter()
         out["rows"] = session.stage("staging_songs", progress=False).rows_loaded
         out["stage_s"] = time.perf_counter() - started + out["stage_events_s"]
+    with Session(load_config(_no_config())) as session:  # notebook 03, in a process (and connection) of its own
         Session._run = timed
         try:
             started = time.perf_counter()

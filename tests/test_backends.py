@@ -227,7 +227,8 @@ def test_local_lifecycle_and_description(make_config, warehouse):
 
 def test_local_work_mem_is_sized_from_the_data(session, monkeypatch):
     """Every local connection sizes work_mem from songplays and time, the transform from staging (and
-    the star schema, for its checks), within bounds, so that nothing spills to temp files."""
+    the star schema, for its checks), within bounds, so that nothing spills to temp files; and
+    temp_buffers (for the transform's temporary tables) from staging."""
     from sparkify.backends import local
 
     assert local._work_mem_mb(0, local.SESSION_WORK_MEM_SHARE) == local.WORK_MEM_MB[0]
@@ -237,7 +238,12 @@ def test_local_work_mem_is_sized_from_the_data(session, monkeypatch):
         cur.execute("SHOW work_mem")
         assert cur.fetchone()[0] == "64MB"
     session.conn.rollback()
+    with session.conn.cursor() as cur:
+        cur.execute("SHOW temp_buffers")
+        assert cur.fetchone()[0] == "8MB"
+    session.conn.rollback()
     monkeypatch.setattr(local, "SESSION_WORK_MEM_SHARE", 1 << 20)  # 64 kB of tables -> 64 GB: the upper bound
+    monkeypatch.setattr(local, "TEMP_BUFFERS_SHARE", 1 << 20)
     with session.transaction(), session.conn.cursor() as cur:
         session.backend.prepare_transform(session)  # the star schema's share, since it is the larger
         cur.execute("SHOW work_mem")
@@ -250,6 +256,8 @@ def test_local_work_mem_is_sized_from_the_data(session, monkeypatch):
     with conn.cursor() as cur:
         cur.execute("SHOW work_mem")
         assert cur.fetchone()[0] == f"{local.WORK_MEM_MB[1]}MB"
+        cur.execute("SHOW temp_buffers")
+        assert cur.fetchone()[0] == f"{local.TEMP_BUFFERS_MB[1]}MB"
     conn.close()
 
 

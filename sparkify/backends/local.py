@@ -31,13 +31,19 @@ WORK_MEM_MB = (64, 1536)
 # start_time and hour for the join to songplays, needs about a fifth of the two tables' bytes, and
 # every hash may use hash_mem_multiplier (2) times work_mem.
 SESSION_WORK_MEM_SHARE = 1 / 8
+# Every connection's temp_buffers, the memory its temporary tables are kept in before they go to disk:
+# a share of what staging holds, as the transform's stage_plays (the staged plays, keyed; written
+# once, read four times) takes about two thirds of staging_events' bytes. PostgreSQL allocates it only
+# as temporary tables fill it (default 8MB).
+TEMP_BUFFERS_SHARE = 3 / 4
+TEMP_BUFFERS_MB = (8, 1536)
 # How long the transform waits for a lock: a full load empties the star tables with TRUNCATE locally
 # (sparkify/dialect.py), which waits for any session that holds one of them.
 LOCK_TIMEOUT = "60s"
 
 
-def _work_mem_mb(size: int, share: float) -> int:
-    low, high = WORK_MEM_MB
+def _work_mem_mb(size: int, share: float, bounds: tuple[int, int] = WORK_MEM_MB) -> int:
+    low, high = bounds
     return min(high, max(low, int(size * share) >> 20))
 
 
@@ -59,15 +65,17 @@ class LocalBackend(Backend):
     # -- connections ------------------------------------------------------------------------------
     def connect(self):
         """Starts the server on first use; reuses a running one. The connection's work_mem is sized
-        from the star schema's bytes (SESSION_WORK_MEM_SHARE), so that queries never spill."""
+        from the star schema's bytes (SESSION_WORK_MEM_SHARE), so that queries never spill, and its
+        temp_buffers from the staged bytes (TEMP_BUFFERS_SHARE), for the transform's temporary tables."""
         if not self.warehouse.is_running():
             self.warehouse.start()
         conn = self.warehouse.connect()
         with conn.cursor() as cur:
-            cur.execute(self.statement("emulator/star_bytes"))
-            star_bytes = int(cur.fetchone()[0] or 0)
-            cur.execute(self.statement("emulator/set_session_work_mem"),
-                        {"work_mem": f"{_work_mem_mb(star_bytes, SESSION_WORK_MEM_SHARE)}MB"})
+            cur.execute(self.statement("emulator/data_bytes"))
+            staging_bytes, star_bytes = (int(size or 0) for size in cur.fetchone())
+            cur.execute(self.statement("emulator/set_session_memory"), {
+                "work_mem": f"{_work_mem_mb(star_bytes, SESSION_WORK_MEM_SHARE)}MB",
+                "temp_buffers": f"{_work_mem_mb(staging_bytes, TEMP_BUFFERS_SHARE, TEMP_BUFFERS_MB)}MB"})
         conn.commit()
         return conn
 
@@ -126,8 +134,8 @@ class LocalBackend(Backend):
     def prepare_transform(self, session) -> None:
         """work_mem sized from the staged bytes (and the star schema's, for the checks), for the
         transform's transaction only, so that its joins, aggregates and sorts never spill to temp files."""
-        staged = int(session.query("emulator/staging_bytes").iloc[0]["staging_bytes"] or 0)
-        star = int(session.query("emulator/star_bytes").iloc[0]["star_bytes"] or 0)  # the checks read it all
+        sizes = session.query("emulator/data_bytes").iloc[0]
+        staged, star = int(sizes["staging_bytes"] or 0), int(sizes["star_bytes"] or 0)  # the checks read all the star
         megabytes = max(_work_mem_mb(staged, WORK_MEM_SHARE), _work_mem_mb(star, SESSION_WORK_MEM_SHARE))
         session.query("emulator/set_work_mem", {"work_mem": f"{megabytes}MB"})
         session.query("emulator/set_lock_timeout", {"lock_timeout": LOCK_TIMEOUT})
