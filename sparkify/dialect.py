@@ -31,7 +31,9 @@ block: a filter on the sort key (a day, the last 7 days, the staged day's time r
 page ranges that can match, and the index costs almost nothing to keep up when rows are added in sort
 key order. Rows just added are summarized by autovacuum (``autosummarize``, and its VACUUM after a
 load); until then their pages are read whatever the filter. The SQL files stay the same; Redshift
-needs no index.
+needs no index. (``zone_maps=False`` leaves it out: the local backend does so for the staging
+tables, which every COPY replaces and every query reads whole, so that autovacuum's VACUUM after a
+COPY skips their frozen pages instead of reading them all to summarize an index nothing uses.)
 
 COPY statements are not translated: :mod:`sparkify.copy` executes them.
 """
@@ -104,14 +106,15 @@ def _zone_map(tree: exp.Expression) -> str:
             f"USING BRIN ({columns}) WITH (autosummarize = on)")
 
 
-def to_postgres(sql: str, where: str = "SQL") -> str:
-    """One Redshift statement as PostgreSQL text (a CREATE TABLE with a SORTKEY: and its BRIN index)."""
+def to_postgres(sql: str, where: str = "SQL", zone_maps: bool = True) -> str:
+    """One Redshift statement as PostgreSQL text (a CREATE TABLE with a SORTKEY: and its BRIN index,
+    unless ``zone_maps`` is False)."""
     tree = parse_redshift(sql, where)
     if isinstance(tree, exp.Copy):
         raise DialectError(f"{where}: COPY is executed by the local COPY emulator, not translated")
     if isinstance(tree, exp.Delete) and not any(tree.args.get(part) for part in ("where", "using", "returning")):
         return f"TRUNCATE TABLE {tree.this.sql(dialect='postgres')}"  # every row: see above
-    zone_map = _zone_map(tree)
+    zone_map = _zone_map(tree) if zone_maps else ""
     tree = tree.transform(_strip)
     properties = tree.args.get("properties")
     if isinstance(properties, exp.Properties) and not properties.expressions:

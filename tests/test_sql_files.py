@@ -160,6 +160,8 @@ def test_sort_keys_get_a_brin_index_and_extract_gives_an_integer(session):
         cur.execute("SELECT indexrelid::regclass::text, amname FROM pg_index JOIN pg_class c ON c.oid = indexrelid "
                     "JOIN pg_am a ON a.oid = c.relam WHERE indrelid = 'songplays'::regclass")
         assert cur.fetchall() == [("songplays_zone_map", "brin")]
+        cur.execute("SELECT COUNT(*) FROM pg_index WHERE indrelid = 'staging_events'::regclass")
+        assert cur.fetchone() == (0,)  # replaced by every COPY, read whole: no zone map
         query = dialect.to_postgres("SELECT EXTRACT(HOUR FROM ts) AS h, EXTRACT(DOW FROM ts) AS d, "
                                     "EXTRACT(EPOCH FROM ts) AS e FROM (SELECT CAST('2018-11-04 14:00:00.5' AS "
                                     "TIMESTAMP) AS ts) AS t")

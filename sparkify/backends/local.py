@@ -48,9 +48,9 @@ def _work_mem_mb(size: int, share: float, bounds: tuple[int, int] = WORK_MEM_MB)
 
 
 @functools.lru_cache(maxsize=512)
-def _translated(text: str, where: str) -> str:
+def _translated(text: str, where: str, zone_maps: bool = True) -> str:
     """Keyed by the text itself, so an edited file is translated again."""
-    return to_postgres(text, where)
+    return to_postgres(text, where, zone_maps)
 
 
 class LocalBackend(Backend):
@@ -89,7 +89,9 @@ class LocalBackend(Backend):
     # -- SQL ----------------------------------------------------------------------------------------
     def statement(self, name: str) -> str:
         sql_file = sqlfiles.load(name)
-        return self.translate(sql_file.text, str(sql_file.path))
+        # the staging tables get no zone map (BRIN index): every COPY replaces them, every query reads
+        # them whole, and autovacuum would read all their pages after each COPY to summarize it
+        return _translated(sql_file.text, str(sql_file.path), zone_maps=not name.startswith("ddl/create_staging_"))
 
     def translate(self, text: str, where: str) -> str:
         return _translated(text, where)
