@@ -139,6 +139,21 @@ def test_ruff_passes():
     assert result.returncode == 0, result.stdout[-3000:]
 
 
+def test_strtol_of_hex_digits_gives_redshifts_value(session):
+    """STRTOL(hex, 16) locally: through BIT(64) after zero-padding, or through BIT(4n) for the first n
+    digits of an MD5 (always n digits); the same value either way, the value Redshift gives."""
+    import hashlib
+
+    digest = hashlib.md5(b"2018-11-05 14:00:00.123|1|1|10").hexdigest()
+    query = dialect.to_postgres("SELECT STRTOL(SUBSTRING(MD5('2018-11-05 14:00:00.123|1|1|10'), 1, 15), 16), "
+                                f"STRTOL('{digest[:15]}', 16), STRTOL('ff', 16), STRTOL(SUBSTRING(MD5('a'), 1, 3), 16)")
+    assert "BIT(60)" in query and "BIT(12)" in query and "LPAD" in query
+    with session.conn.cursor() as cur:
+        cur.execute(query)
+        assert cur.fetchone() == (int(digest[:15], 16),) * 2 + (255, int(hashlib.md5(b"a").hexdigest()[:3], 16))
+    session.conn.rollback()
+
+
 def test_a_delete_of_every_row_is_a_truncate_locally():
     """PostgreSQL's TRUNCATE is transactional (Redshift's is not, so the files say DELETE): a full load's
     emptying leaves no dead rows behind locally. Any DELETE with a condition stays a DELETE."""
