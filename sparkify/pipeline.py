@@ -256,7 +256,8 @@ class Session:
             if day is not None:
                 self.execute("transform/load_log_add_run_date", {"run_date": day.isoformat()})
                 self.execute("transform/load_log_copy_counts", {"run_date": day.isoformat()})
-            after = self._star_counts()
+            # a full load emptied every star table first, so each holds what its one INSERT added
+            after = self._star_counts() if day is not None else dict(inserted)
             results = self.run_checks(raise_on_failure=True)
         self.changes = {t: {"added": after[t] - before[t], "updated": inserted[t] - (after[t] - before[t])}
                         for t in STAR_TABLES}

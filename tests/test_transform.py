@@ -163,8 +163,11 @@ def dump(session: Session) -> dict[str, list]:
 def test_transform_is_idempotent(staged):
     staged.transform()
     first = dump(staged)
+    rows = {table: len(first[table]) for table in first}
+    assert staged.changes == {table: {"added": n, "updated": 0} for table, n in rows.items()}
     staged.transform()
     assert dump(staged) == first
+    assert staged.changes == {table: {"added": 0, "updated": n} for table, n in rows.items()}  # all replaced
 
 
 def test_a_failed_check_rolls_the_step_back(staged):
