@@ -282,17 +282,24 @@ class Session:
         return {row.table_name: int(row.row_count) for row in counts.itertuples()}
 
     def run_checks(self, raise_on_failure: bool = True) -> pd.DataFrame:
-        """Run every query of sql/checks/; zero rows = pass. Returns one row per check."""
+        """Run every query of sql/checks/; zero rows = pass. Returns one row per check, in name order
+        (a file may hold several checks of one table, each a column of its rows: SqlFile.checks)."""
         rows = []
         samples: dict[str, pd.DataFrame] = {}
-        for check in sqlfiles.folder("checks"):
-            found = self.query(check.name)
-            rows.append({"check": check.stem, "status": "pass" if found.empty else "fail",
-                         "failing_rows": len(found),
-                         "what": check.purpose.removeprefix("Check: ")})
-            if not found.empty:
-                samples[check.stem] = found.head(5)
-        results = pd.DataFrame(rows)
+        for check_file in sqlfiles.folder("checks"):
+            found = self.query(check_file.name)
+            names = [name for name, _ in check_file.checks]
+            for name, what in check_file.checks:
+                failing = found
+                if len(names) > 1:  # the rows that break this one, without the other checks' columns
+                    broken = found[name].fillna(False).astype(bool) if name in found else found.index < 0
+                    failing = found[broken].drop(columns=[n for n in names if n in found])
+                rows.append({"check": name, "status": "pass" if failing.empty else "fail",
+                             "failing_rows": len(failing), "what": what})
+                if not failing.empty:
+                    samples[name] = failing.head(5)
+        results = pd.DataFrame(rows).sort_values("check", ignore_index=True)
+        samples = dict(sorted(samples.items()))
         if samples and raise_on_failure:
             parts = [f"{len(samples)} data-quality check(s) failed: {', '.join(samples)}"]
             for name, sample in samples.items():

@@ -152,7 +152,8 @@ def test_transform_on_redshift_runs_every_upsert_and_check_in_one_transaction(re
     full_load = [("execute", _text(f"transform/{step}"), {}) for step in FULL_LOAD]
     assert conn.statements() == [staged, counts, *clears, *full_load, *checks, ("commit",)]  # counted by INSERT
     assert "stage_days_full_load" in FULL_LOAD and not [step for step in FULL_LOAD if "replace" in step]
-    assert set(results["status"]) == {"pass"} and len(results) == len(checks)
+    assert set(results["status"]) == {"pass"}
+    assert len(results) == len([name for f in sqlfiles.folder("checks") for name, _ in f.checks]) > len(checks)
 
     conn = RedshiftDouble(REDSHIFT_ANSWERS)  # a daily load: nothing emptied, the day recorded
     Session(redshift_config, conn=conn).transform("2018-11-05")

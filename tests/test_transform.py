@@ -233,7 +233,26 @@ CORRUPTIONS = {
 
 
 def test_every_check_has_a_corruption():
-    assert set(CORRUPTIONS) == {f.stem for f in sqlfiles.folder("checks")}
+    assert set(CORRUPTIONS) == {name for f in sqlfiles.folder("checks") for name, _ in f.checks}
+
+
+def test_checks_of_one_pass_fail_each_with_their_own_rows(staged):
+    """songplays_per_play.sql holds five checks, each a column: two broken at once fail each with the
+    plays that break it, its sample without the other checks' columns."""
+    staged.transform()
+    with staged.conn.cursor() as cur:
+        cur.execute("UPDATE songplays SET level = 'gold' WHERE song_id = 'SOGIN'")
+        cur.execute("UPDATE songplays SET user_id = 999 WHERE song_id IN ('SOGIN', 'SOEDGE')")
+    staged.conn.commit()
+    results = staged.run_checks(raise_on_failure=False).set_index("check")
+    assert results.loc[["songplays_level_accepted", "songplays_user_in_users"], "failing_rows"].tolist() == [1, 2]
+    assert set(results.index[results["status"] == "fail"]) == {"songplays_level_accepted", "songplays_user_in_users"}
+    assert list(results.index) == sorted(results.index)
+    with pytest.raises(CheckFailed) as failed:
+        staged.run_checks()
+    message = str(failed.value)
+    assert "2 data-quality check(s) failed: songplays_level_accepted, songplays_user_in_users" in message
+    assert "gold" in message and "999" in message and "songplays_song_in_songs" not in message
 
 
 @pytest.mark.parametrize("check", sorted(CORRUPTIONS))
