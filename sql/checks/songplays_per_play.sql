@@ -7,6 +7,8 @@
 -- Check songplays_song_artist_agree: a play's artist is its song's artist (songs.artist_id of its song_id).
 -- (A play without a song and with an artist, or with an unknown artist, is songplays_artist_in_artists's
 -- to find.) Returns the plays that break any of them, with the check columns; zero rows = pass.
+-- The offending plays are counted first (one row out of the pass, so PostgreSQL runs it on parallel
+-- workers) and listed only when there are some, as the primary key checks do.
 SELECT
     sp.songplay_id,
     sp.user_id,
@@ -25,9 +27,25 @@ LEFT JOIN users AS u ON sp.user_id = u.user_id
 LEFT JOIN songs AS s ON sp.song_id = s.song_id
 LEFT JOIN artists AS a ON sp.artist_id = a.artist_id
 WHERE
-    sp.level IS NULL
-    OR sp.level NOT IN ('free', 'paid')
-    OR (sp.user_id IS NOT NULL AND u.user_id IS NULL)
-    OR (sp.song_id IS NOT NULL AND s.song_id IS NULL)
-    OR (sp.artist_id IS NOT NULL AND a.artist_id IS NULL)
-    OR (s.song_id IS NOT NULL AND (sp.artist_id IS NULL OR sp.artist_id <> s.artist_id));
+    (
+        SELECT COUNT(*)
+        FROM songplays AS cp
+        LEFT JOIN users AS cu ON cp.user_id = cu.user_id
+        LEFT JOIN songs AS cs ON cp.song_id = cs.song_id
+        LEFT JOIN artists AS ca ON cp.artist_id = ca.artist_id
+        WHERE
+            cp.level IS NULL
+            OR cp.level NOT IN ('free', 'paid')
+            OR (cp.user_id IS NOT NULL AND cu.user_id IS NULL)
+            OR (cp.song_id IS NOT NULL AND cs.song_id IS NULL)
+            OR (cp.artist_id IS NOT NULL AND ca.artist_id IS NULL)
+            OR (cs.song_id IS NOT NULL AND (cp.artist_id IS NULL OR cp.artist_id <> cs.artist_id))
+    ) > 0
+    AND (
+        sp.level IS NULL
+        OR sp.level NOT IN ('free', 'paid')
+        OR (sp.user_id IS NOT NULL AND u.user_id IS NULL)
+        OR (sp.song_id IS NOT NULL AND s.song_id IS NULL)
+        OR (sp.artist_id IS NOT NULL AND a.artist_id IS NULL)
+        OR (s.song_id IS NOT NULL AND (sp.artist_id IS NULL OR sp.artist_id <> s.artist_id))
+    );
