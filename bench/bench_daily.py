@@ -3,7 +3,9 @@
 One full `sparkify run` (all 30 days, notebooks 00-05), then one daily `sparkify run --date` of a
 day in the middle (notebooks 00-04) on the warehouse the full run built, kernel starts included.
 Prints the ratio day / full (target: at most 1/10) and the per-notebook split of the daily run; the
-song catalog is staged whole on every run, and its share of the daily run is printed too.
+song catalog is staged whole on every run, and its share of the daily run is printed too. Then
+notebook 04's queries are timed one by one on the warehouse the daily run left (what 04 spends in
+the database; the rest of its time is the kernel, the charts and the report).
 
     python bench/bench_daily.py [--events 3000000]
 """
@@ -53,6 +55,11 @@ def main() -> None:
     text += (f"\n\nday / full = {day_s / full_s:.3f} (target: at most 0.100), kernel starts included"
              f"\nsong catalog staged on every run: {day['staged'].get('staging_songs', 0):,} songs "
              f"(part of notebook 02's {day['seconds'].get('02_stage_source_data', 0):.1f} s)")
+    split = measure("analysis_split", data_dir=str(work / "warehouse"), day=args.day)
+    queries = sorted(split["queries"].items(), key=lambda kv: -kv[1])
+    text += (f"\nnotebook 04's queries, timed one by one after the daily run: {split['seconds']:.1f} s of its "
+             f"{day['seconds'].get('04_analyze_song_plays', 0):.1f} s ("
+             + ", ".join(f"{name} {secs:.2f}" for name, secs in queries) + ")")
     report("bench_daily", text)
 
 

@@ -233,7 +233,7 @@ def test_local_work_mem_is_sized_from_the_data(session, monkeypatch):
     from sparkify.backends import local
 
     assert local._work_mem_mb(0, local.SESSION_WORK_MEM_SHARE) == local.WORK_MEM_MB[0]
-    assert local._work_mem_mb(800 << 20, local.SESSION_WORK_MEM_SHARE) == 100
+    assert local._work_mem_mb(800 << 20, local.SESSION_WORK_MEM_SHARE) == 200
     assert local._work_mem_mb(100 << 30, local.WORK_MEM_SHARE) == local.WORK_MEM_MB[1]
     with session.conn.cursor() as cur:  # empty tables: the lower bound, kept after a rollback
         cur.execute("SHOW work_mem")

@@ -26,11 +26,12 @@ IAM_ROLE = "arn:aws:iam::000000000000:role/sparkify-local"  # accepted and ignor
 # every hash may use hash_mem_multiplier (2) times work_mem.
 WORK_MEM_SHARE = 1 / 2
 WORK_MEM_MB = (64, 1536)
-# Every connection's work_mem (the analysis queries, the checks run alone, %sql): a share of what
-# songplays and time hold, within the same bounds. The largest hash of the analysis, time's
-# start_time and hour for the join to songplays, needs about a fifth of the two tables' bytes, and
-# every hash may use hash_mem_multiplier (2) times work_mem.
-SESSION_WORK_MEM_SHARE = 1 / 8
+# Every connection's work_mem (the analysis queries, the checks, %sql): a share of what songplays and
+# time hold, within the same bounds. The checks' sorts of every songplay_id or start_time (COUNT
+# DISTINCT) need about an eighth of the two tables' bytes, the largest hash (time's start_time and
+# hour, for the join to songplays) about a fifth, and every hash may use hash_mem_multiplier (2)
+# times work_mem: a quarter leaves the sorts twice the room they need.
+SESSION_WORK_MEM_SHARE = 1 / 4
 # Every connection's temp_buffers, the memory its temporary tables are kept in before they go to disk:
 # a share of what staging holds, as the transform's stage_plays (the staged plays, keyed; written
 # once, read four times) takes about two thirds of staging_events' bytes. PostgreSQL allocates it only
