@@ -5,6 +5,8 @@ day in the middle (notebooks 00-04) on the warehouse the full run built, kernel 
 The daily run is measured twice: with the song catalog kept because its files are unchanged (the
 default), and copied again (`--restage-catalog`). Prints the ratio day / full (target: at most 1/10)
 for both and the per-notebook split of each run.
+Then notebook 04's queries are timed one by one on the warehouse the daily run left (what 04 spends
+in the database; the rest of its time is the kernel, the charts and the report).
 
     python bench/bench_daily.py [--events 3000000]
 """
@@ -62,6 +64,11 @@ def main() -> None:
              f"kernel starts included"
              f"\nsong catalog ({copied['staged'].get('staging_songs', 0):,} songs): notebook 02 took "
              f"{kept['seconds'].get(stage, 0):.1f} s keeping it, {copied['seconds'].get(stage, 0):.1f} s copying it")
+    split = measure("analysis_split", data_dir=str(work / "warehouse"), day=args.day)
+    queries = sorted(split["queries"].items(), key=lambda kv: -kv[1])
+    text += (f"\nnotebook 04's queries, timed one by one after the daily run: {split['seconds']:.1f} s of its "
+             f"{kept['seconds'].get('04_analyze_song_plays', 0):.1f} s ("
+             + ", ".join(f"{name} {secs:.2f}" for name, secs in queries) + ")")
     report("bench_daily", text)
 
 

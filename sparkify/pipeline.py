@@ -35,6 +35,10 @@ UPSERTS = ("songs_replace_staged", "songs", "analyze_songs", "artists_replace_st
            "stage_song_keys_analyze", "stage_days_drop", "stage_days", "songplays_replace_staged", "songplays",
            "analyze_songplays", "users_replace_newer", "users", "analyze_users", "time", "analyze_time",
            "analyze_artists", "load_log_count_days", "load_log_add_days")
+# A full load empties every star table and load_log first (transform/clear_*, same transaction), so
+# nothing can be replaced: it skips the replace steps and counts its days without looking songplays up.
+FULL_LOAD = tuple({"stage_days": "stage_days_full_load"}.get(step, step) for step in UPSERTS
+                  if "_replace_" not in step)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -276,14 +280,15 @@ class Session:
                 for table in (*STAR_TABLES, "load_log"):
                     self.execute(f"transform/clear_{table}")
             inserted: dict[str, int] = dict.fromkeys(STAR_TABLES, 0)
-            for step in UPSERTS:
+            for step in UPSERTS if day is not None else FULL_LOAD:
                 rows = self.execute(f"transform/{step}")
                 if step in inserted:
                     inserted[step] = rows
             if day is not None:
                 self.execute("transform/load_log_add_run_date", {"run_date": day.isoformat()})
                 self.execute("transform/load_log_copy_counts", {"run_date": day.isoformat()})
-            after = self._star_counts()
+            # a full load emptied every star table first, so each holds what its one INSERT added
+            after = self._star_counts() if day is not None else dict(inserted)
             results = self.run_checks(raise_on_failure=True)
         self.changes = {t: {"added": after[t] - before[t], "updated": inserted[t] - (after[t] - before[t])}
                         for t in STAR_TABLES}
@@ -304,21 +309,28 @@ class Session:
                              f"{day.isoformat() if day else 'empty'})")
 
     def _star_counts(self) -> dict[str, int]:
-        counts = self.table_counts()
-        return {row.table_name: int(row.row_count) for row in counts.itertuples() if row.table_name in STAR_TABLES}
+        counts = self.query("status/star_row_counts")
+        return {row.table_name: int(row.row_count) for row in counts.itertuples()}
 
     def run_checks(self, raise_on_failure: bool = True) -> pd.DataFrame:
-        """Run every query of sql/checks/; zero rows = pass. Returns one row per check."""
+        """Run every query of sql/checks/; zero rows = pass. Returns one row per check, in name order
+        (a file may hold several checks of one table, each a column of its rows: SqlFile.checks)."""
         rows = []
         samples: dict[str, pd.DataFrame] = {}
-        for check in sqlfiles.folder("checks"):
-            found = self.query(check.name)
-            rows.append({"check": check.stem, "status": "pass" if found.empty else "fail",
-                         "failing_rows": len(found),
-                         "what": check.purpose.removeprefix("Check: ")})
-            if not found.empty:
-                samples[check.stem] = found.head(5)
-        results = pd.DataFrame(rows)
+        for check_file in sqlfiles.folder("checks"):
+            found = self.query(check_file.name)
+            names = [name for name, _ in check_file.checks]
+            for name, what in check_file.checks:
+                failing = found
+                if len(names) > 1:  # the rows that break this one, without the other checks' columns
+                    broken = found[name].fillna(False).astype(bool) if name in found else found.index < 0
+                    failing = found[broken].drop(columns=[n for n in names if n in found])
+                rows.append({"check": name, "status": "pass" if failing.empty else "fail",
+                             "failing_rows": len(failing), "what": what})
+                if not failing.empty:
+                    samples[name] = failing.head(5)
+        results = pd.DataFrame(rows).sort_values("check", ignore_index=True)
+        samples = dict(sorted(samples.items()))
         if samples and raise_on_failure:
             parts = [f"{len(samples)} data-quality check(s) failed: {', '.join(samples)}"]
             for name, sample in samples.items():

@@ -21,6 +21,7 @@ from psycopg2.extensions import adapt
 from .paths import SQL_DIR
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+_NAMED_CHECK = re.compile(r"^Check (\w+): (.+)$")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,16 @@ class SqlFile:
     @property
     def purpose(self) -> str:
         return self.header.split("\n")[0]
+
+    @property
+    def checks(self) -> list[tuple[str, str]]:
+        """The data-quality checks a file of sql/checks/ holds, as (name, what it checks). Most hold
+        one, named after the file, its header opening with "Check: <what>", and any row it returns
+        breaks it. A file that checks several rules of a table in one pass names each on a header
+        line "Check <name>: <what>" and returns, for every row that breaks any of them, a column per
+        check named after it, TRUE where the row breaks that check."""
+        named = [match.groups() for match in map(_NAMED_CHECK.match, self.header.splitlines()) if match]
+        return named or [(self.stem, self.purpose.removeprefix("Check: "))]
 
     @property
     def parameters(self) -> list[str]:

@@ -196,6 +196,11 @@ def test_empty_star_schema(session):
     assert rows(session.analysis("most_used_hours_window")) == [(None, None, 0)]
     assert rows(session.analysis("plays_by_hour_last_7_days")) == [(h, 0) for h in range(24)]
     assert session.analysis("most_played_song").empty and session.analysis("web_browsers").empty
+    assert session.analysis("plays_by_browser_family").empty and session.analysis("plays_by_level").empty
+    day = dt.date(2018, 11, 27)
+    assert rows(session.analysis("plays_in_context", day=day.isoformat())) == [
+        ("that day", day, day, 0, 0, 0), ("7 days to that day", day - dt.timedelta(days=6), day, 0, 0, 0),
+        ("all time", None, None, 0, 0, 0)]
 
 
 def test_matched_share(star):

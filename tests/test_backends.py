@@ -21,7 +21,7 @@ from redshift_double import RedshiftDouble
 from sparkify import sqlfiles
 from sparkify.backends import BACKENDS, LocalBackend, RedshiftBackend, backend_for
 from sparkify.config import load_config
-from sparkify.pipeline import ALL_TABLES, BOOKKEEPING_TABLES, STAR_TABLES, UPSERTS, Session
+from sparkify.pipeline import ALL_TABLES, BOOKKEEPING_TABLES, FULL_LOAD, STAR_TABLES, UPSERTS, Session
 
 PASSWORD = "RecordedPassw0rdNeverShown"
 ROLE = "arn:aws:iam::123456789012:role/sparkify-s3-read"
@@ -37,6 +37,7 @@ REDSHIFT_ANSWERS = {
     "redshift/copy_errors": (["query_id", "filename", "line_number", "colname", "err_reason"],
                              [(4712, "s3://lake/log_data/2018-11-01-events.json", 3, "ts", "Invalid digit")]),
     "status/table_row_counts": (["table_name", "row_count"], [(t, 0) for t in ALL_TABLES]),
+    "status/star_row_counts": (["table_name", "row_count"], [(t, 0) for t in STAR_TABLES]),
     "status/staged_events_source": (["source"], []),  # staged by hand: nothing to compare
     "status/server_version": (["version"], [("PostgreSQL 8.0.2 on i686-pc-linux-gnu, Redshift 1.0.77467",)]),
     "analysis/most_played_song": (["title", "name", "play_count"], [("Greece 2000", "Three Drives", 55)]),
@@ -140,16 +141,19 @@ def test_a_day_without_a_file_on_redshift_is_an_empty_source(redshift_config):
 
 
 def test_transform_on_redshift_runs_every_upsert_and_check_in_one_transaction(redshift_config):
-    counts = ("execute", _text("status/table_row_counts"), {})
+    counts = ("execute", _text("status/star_row_counts"), {})
     staged = ("execute", _text("status/staged_events_source"), {})
     checks = [("execute", f.text, {}) for f in sqlfiles.folder("checks")]
     upserts = [("execute", _text(f"transform/{step}"), {}) for step in UPSERTS]
 
-    conn = RedshiftDouble(REDSHIFT_ANSWERS)  # a full load: the star schema emptied first
+    conn = RedshiftDouble(REDSHIFT_ANSWERS)  # a full load: the star schema emptied first, nothing to replace
     results = Session(redshift_config, conn=conn).transform()
     clears = [("execute", _text(f"transform/clear_{t}"), {}) for t in (*STAR_TABLES, "load_log")]
-    assert conn.statements() == [staged, counts, *clears, *upserts, counts, *checks, ("commit",)]
-    assert set(results["status"]) == {"pass"} and len(results) == len(checks)
+    full_load = [("execute", _text(f"transform/{step}"), {}) for step in FULL_LOAD]
+    assert conn.statements() == [staged, counts, *clears, *full_load, *checks, ("commit",)]  # counted by INSERT
+    assert "stage_days_full_load" in FULL_LOAD and not [step for step in FULL_LOAD if "replace" in step]
+    assert set(results["status"]) == {"pass"}
+    assert len(results) == len([name for f in sqlfiles.folder("checks") for name, _ in f.checks]) > len(checks)
 
     conn = RedshiftDouble(REDSHIFT_ANSWERS)  # a daily load: nothing emptied, the day recorded
     Session(redshift_config, conn=conn).transform("2018-11-05")
@@ -220,6 +224,42 @@ def test_local_lifecycle_and_description(make_config, warehouse):
     assert backend.teardown(keep=True).iloc[0]["state"] == "left running" and warehouse.is_running()
     with pytest.raises(ValueError, match="max_errors must be 0 or more"):
         backend.copy_params(-1)
+
+
+def test_local_work_mem_is_sized_from_the_data(session, monkeypatch):
+    """Every local connection sizes work_mem from songplays and time, the transform from staging (and
+    the star schema, for its checks), within bounds, so that nothing spills to temp files; and
+    temp_buffers (for the transform's temporary tables) from staging."""
+    from sparkify.backends import local
+
+    assert local._work_mem_mb(0, local.SESSION_WORK_MEM_SHARE) == local.WORK_MEM_MB[0]
+    assert local._work_mem_mb(800 << 20, local.SESSION_WORK_MEM_SHARE) == 200
+    assert local._work_mem_mb(100 << 30, local.WORK_MEM_SHARE) == local.WORK_MEM_MB[1]
+    with session.conn.cursor() as cur:  # empty tables: the lower bound, kept after a rollback
+        cur.execute("SHOW work_mem")
+        assert cur.fetchone()[0] == "64MB"
+    session.conn.rollback()
+    with session.conn.cursor() as cur:
+        cur.execute("SHOW temp_buffers")
+        assert cur.fetchone()[0] == "8MB"
+    session.conn.rollback()
+    monkeypatch.setattr(local, "SESSION_WORK_MEM_SHARE", 1 << 20)  # 64 kB of tables -> 64 GB: the upper bound
+    monkeypatch.setattr(local, "TEMP_BUFFERS_SHARE", 1 << 20)
+    with session.transaction(), session.conn.cursor() as cur:
+        session.backend.prepare_transform(session)  # the star schema's share, since it is the larger
+        cur.execute("SHOW work_mem")
+        assert cur.fetchone()[0] == f"{local.WORK_MEM_MB[1]}MB"
+    with session.conn.cursor() as cur:  # for the transform's transaction only
+        cur.execute("SHOW work_mem")
+        assert cur.fetchone()[0] == "64MB"
+    session.conn.rollback()
+    conn = session.backend.connect()
+    with conn.cursor() as cur:
+        cur.execute("SHOW work_mem")
+        assert cur.fetchone()[0] == f"{local.WORK_MEM_MB[1]}MB"
+        cur.execute("SHOW temp_buffers")
+        assert cur.fetchone()[0] == f"{local.TEMP_BUFFERS_MB[1]}MB"
+    conn.close()
 
 
 def test_an_edited_sql_file_is_picked_up_by_the_next_call(tmp_path, monkeypatch, session):

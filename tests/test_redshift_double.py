@@ -19,7 +19,7 @@ from sparkify import sqlfiles
 from sparkify.backends import RedshiftBackend
 from sparkify.config import load_config
 from sparkify.copy import CopyError
-from sparkify.pipeline import ALL_TABLES, Session, ddl_columns
+from sparkify.pipeline import ALL_TABLES, STAR_TABLES, Session, ddl_columns
 
 PASSWORD = "DoublePassw0rdNeverShown"
 ROLE = "arn:aws:iam::123456789012:role/sparkify-s3-read"
@@ -37,6 +37,7 @@ ANSWERS = {
                                    [("s3://lake/log_data/2018/11/2018-11-05-events.json", 17, "ts", None,
                                      "Invalid timestamp format or value")] * 2),
     "status/table_row_counts": (["table_name", "row_count"], [(t, 10) for t in ALL_TABLES]),
+    "status/star_row_counts": (["table_name", "row_count"], [(t, 10) for t in STAR_TABLES]),
     "status/resolved_songplays": (["songplays", "resolved_songplays"], [(10, 3)]),
     "status/songplays_date_range": (["first_play", "last_play"], [(STARTED, STARTED)]),
     "status/staged_events_source": (["source"], [("s3://lake/log_data",)]),  # what notebook 02 staged

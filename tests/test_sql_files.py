@@ -19,10 +19,12 @@ EXAMPLE_PARAMS = {"log_data": "s3://udacity-dend/log_data", "song_data": "s3://u
                   "run_date": "2018-11-30", "source": "s3://udacity-dend/log_data", "files": 1, "records_read": 3,
                   "rows_loaded": 2, "rows_rejected": 1, "session_id": 1073,
                   "started_at": "2018-11-30 00:00:00", "milliseconds": 3600000, "work_mem": "64MB",
-                  "fingerprint": "0" * 64}
+                  "fingerprint": "0" * 64, "lock_timeout": "60s", "temp_buffers": "8MB"}
 # the transform's temporary tables, which later files read (each created by the first, dropped by the second)
 TEMPORARY = {"transform/stage_plays": "transform/stage_plays_drop", "transform/stage_days": "transform/stage_days_drop",
              "transform/stage_song_keys": "transform/stage_song_keys_drop"}
+# the files that create one of them (again): each runs after the drop of its table
+RECREATES = {**TEMPORARY, "transform/stage_days_full_load": "transform/stage_days_drop"}
 FILES = sqlfiles.every_file()
 REDSHIFT_ONLY = "redshift/"  # Redshift system views and functions (sys_load_history ...); never run locally
 
@@ -57,8 +59,8 @@ def test_runs_on_the_local_backend(session, sql_file):
         session.execute("emulator/create_stl_load_errors")
         for create in TEMPORARY:
             session.execute(create)
-        if sql_file.name in TEMPORARY:  # the file under test creates it again
-            session.execute(TEMPORARY[sql_file.name])
+        if sql_file.name in RECREATES:  # the file under test creates it again
+            session.execute(RECREATES[sql_file.name])
         cur.execute(dialect.to_postgres(sql_file.text, sql_file.name),
                     {k: EXAMPLE_PARAMS[k] for k in sql_file.parameters})
     conn.rollback()
@@ -135,3 +137,50 @@ def test_ruff_passes():
 
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "."], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_strtol_of_hex_digits_gives_redshifts_value(session):
+    """STRTOL(hex, 16) locally: through BIT(64) after zero-padding, or through BIT(4n) for the first n
+    digits of an MD5 (always n digits); the same value either way, the value Redshift gives."""
+    import hashlib
+
+    digest = hashlib.md5(b"2018-11-05 14:00:00.123|1|1|10").hexdigest()
+    query = dialect.to_postgres("SELECT STRTOL(SUBSTRING(MD5('2018-11-05 14:00:00.123|1|1|10'), 1, 15), 16), "
+                                f"STRTOL('{digest[:15]}', 16), STRTOL('ff', 16), STRTOL(SUBSTRING(MD5('a'), 1, 3), 16)")
+    assert "BIT(60)" in query and "BIT(12)" in query and "LPAD" in query
+    with session.conn.cursor() as cur:
+        cur.execute(query)
+        assert cur.fetchone() == (int(digest[:15], 16),) * 2 + (255, int(hashlib.md5(b"a").hexdigest()[:3], 16))
+    session.conn.rollback()
+
+
+def test_a_delete_of_every_row_is_a_truncate_locally():
+    """PostgreSQL's TRUNCATE is transactional (Redshift's is not, so the files say DELETE): a full load's
+    emptying leaves no dead rows behind locally. Any DELETE with a condition stays a DELETE."""
+    assert dialect.to_postgres('DELETE FROM "time"') == 'TRUNCATE TABLE "time"'
+    assert dialect.to_postgres(sqlfiles.load("transform/clear_songplays").text) == "TRUNCATE TABLE songplays"
+    assert dialect.to_postgres("DELETE FROM users WHERE user_id = 1").startswith("DELETE FROM users WHERE")
+    assert dialect.to_postgres("DELETE FROM a USING b WHERE a.x = b.x").startswith("DELETE FROM a USING b")
+
+
+def test_sort_keys_get_a_brin_index_and_extract_gives_an_integer(session):
+    """Locally a SORTKEY becomes a BRIN index (Redshift's zone maps, sparkify/dialect.py), and EXTRACT of a
+    whole-number part is an INTEGER, as Redshift returns it."""
+    ddl = dialect.to_postgres('CREATE TABLE IF NOT EXISTS "time" (start_time TIMESTAMP, hour SMALLINT) '
+                              "DISTSTYLE KEY DISTKEY (start_time) SORTKEY (start_time)")
+    assert ddl.endswith('; CREATE INDEX IF NOT EXISTS time_zone_map ON "time" USING BRIN (start_time) '
+                        "WITH (autosummarize = on)")
+    assert "INDEX" not in dialect.to_postgres("CREATE TABLE t (id BIGINT) DISTSTYLE ALL")
+    with session.conn.cursor() as cur:
+        cur.execute("SELECT indexrelid::regclass::text, amname FROM pg_index JOIN pg_class c ON c.oid = indexrelid "
+                    "JOIN pg_am a ON a.oid = c.relam WHERE indrelid = 'songplays'::regclass")
+        assert cur.fetchall() == [("songplays_zone_map", "brin")]
+        cur.execute("SELECT COUNT(*) FROM pg_index WHERE indrelid = 'staging_events'::regclass")
+        assert cur.fetchone() == (0,)  # replaced by every COPY, read whole: no zone map
+        query = dialect.to_postgres("SELECT EXTRACT(HOUR FROM ts) AS h, EXTRACT(DOW FROM ts) AS d, "
+                                    "EXTRACT(EPOCH FROM ts) AS e FROM (SELECT CAST('2018-11-04 14:00:00.5' AS "
+                                    "TIMESTAMP) AS ts) AS t")
+        assert "EXTRACT(EPOCH FROM ts)" in query
+        cur.execute(query)
+        assert cur.fetchone()[:2] == (14, 0) and [d.type_code for d in cur.description][:2] == [23, 23]  # int4
+    session.conn.rollback()

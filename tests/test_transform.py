@@ -8,6 +8,7 @@ import hashlib
 
 import pandas as pd
 import pytest
+from psycopg2.errors import LockNotAvailable
 
 from sparkify import sqlfiles
 from sparkify.pipeline import CheckFailed, Session
@@ -110,6 +111,29 @@ def test_users_exact(staged):
     ]  # the logged-out events add no user
 
 
+def browse(user: str, session: int, item: int, ts, level: str, first: str = "Dee") -> tuple:
+    return (None, "Logged In", first, "F", item, "Fox", None, level, "Troy, NY", "GET", "Home", 1.3e12, session, None,
+            200, ts, UA_FIREFOX, user)
+
+
+def test_users_latest_event_ties_and_missing_times(staged):
+    """The latest event by ts, ties broken by session then item (both descending); an event without a
+    time never counts as latest, unless the user has no time at all."""
+    with staged.conn.cursor() as cur:
+        cur.executemany("INSERT INTO staging_events VALUES (" + ", ".join(["%s"] * 18) + ")", [
+            browse("40", 3, 1, at(50), "free", "Old"), browse("40", 3, 9, at(2000), "free", "Tie"),
+            browse("40", 4, 0, at(2000), "paid", "Win"),  # same ts: the later session wins
+            browse("50", 1, 2, None, "paid", "Early"), browse("50", 1, 5, None, "free", "Late"),  # no time at all
+            browse("60", 9, 9, None, "paid", "NoTime"), browse("60", 1, 1, at(5), "free", "Timed"),
+        ])
+    staged.conn.commit()
+    staged.transform()
+    users = {row[0]: row for row in table(staged, "users", "user_id")}
+    assert users[40] == (40, "Win", "Fox", "F", "paid", at(2000))
+    assert users[50] == (50, "Late", "Fox", "F", "free", None)
+    assert users[60] == (60, "Timed", "Fox", "F", "free", at(5))
+
+
 def test_songs_artists_time_exact(staged):
     staged.transform()
     songs = table(staged, "songs", "song_id")
@@ -139,8 +163,11 @@ def dump(session: Session) -> dict[str, list]:
 def test_transform_is_idempotent(staged):
     staged.transform()
     first = dump(staged)
+    rows = {table: len(first[table]) for table in first}
+    assert staged.changes == {table: {"added": n, "updated": 0} for table, n in rows.items()}
     staged.transform()
     assert dump(staged) == first
+    assert staged.changes == {table: {"added": 0, "updated": n} for table, n in rows.items()}  # all replaced
 
 
 def test_a_failed_check_rolls_the_step_back(staged):
@@ -152,6 +179,26 @@ def test_a_failed_check_rolls_the_step_back(staged):
     with pytest.raises(CheckFailed) as failed:
         staged.transform()
     assert "users_level_accepted" in str(failed.value) and "gold" in str(failed.value)
+    assert dump(staged) == before
+
+
+def test_a_full_load_never_waits_forever_for_a_session_holding_a_table(staged, monkeypatch):
+    """Locally a full load empties the star tables with TRUNCATE, which waits for a session that holds
+    one of them; past the lock timeout it fails, and the star schema stays as it was."""
+    from sparkify.backends import local
+
+    staged.transform()
+    before = dump(staged)
+    monkeypatch.setattr(local, "LOCK_TIMEOUT", "1s")
+    reader = staged.backend.connect()
+    with reader.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM songplays")  # its transaction stays open: the table is held
+        with pytest.raises(LockNotAvailable, match="lock timeout"):
+            staged.transform()
+    reader.rollback()
+    reader.close()
+    assert dump(staged) == before
+    staged.transform()  # and with the reader gone, it runs
     assert dump(staged) == before
 
 
@@ -186,7 +233,26 @@ CORRUPTIONS = {
 
 
 def test_every_check_has_a_corruption():
-    assert set(CORRUPTIONS) == {f.stem for f in sqlfiles.folder("checks")}
+    assert set(CORRUPTIONS) == {name for f in sqlfiles.folder("checks") for name, _ in f.checks}
+
+
+def test_checks_of_one_pass_fail_each_with_their_own_rows(staged):
+    """songplays_per_play.sql holds five checks, each a column: two broken at once fail each with the
+    plays that break it, its sample without the other checks' columns."""
+    staged.transform()
+    with staged.conn.cursor() as cur:
+        cur.execute("UPDATE songplays SET level = 'gold' WHERE song_id = 'SOGIN'")
+        cur.execute("UPDATE songplays SET user_id = 999 WHERE song_id IN ('SOGIN', 'SOEDGE')")
+    staged.conn.commit()
+    results = staged.run_checks(raise_on_failure=False).set_index("check")
+    assert results.loc[["songplays_level_accepted", "songplays_user_in_users"], "failing_rows"].tolist() == [1, 2]
+    assert set(results.index[results["status"] == "fail"]) == {"songplays_level_accepted", "songplays_user_in_users"}
+    assert list(results.index) == sorted(results.index)
+    with pytest.raises(CheckFailed) as failed:
+        staged.run_checks()
+    message = str(failed.value)
+    assert "2 data-quality check(s) failed: songplays_level_accepted, songplays_user_in_users" in message
+    assert "gold" in message and "999" in message and "songplays_song_in_songs" not in message
 
 
 @pytest.mark.parametrize("check", sorted(CORRUPTIONS))

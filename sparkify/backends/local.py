@@ -24,26 +24,48 @@ if TYPE_CHECKING:
     import pandas as pd
 
 IAM_ROLE = "arn:aws:iam::000000000000:role/sparkify-local"  # accepted and ignored by the emulator
-# The transform's work_mem: a share of what staging holds, within bounds. Its largest operation, the
-# sort of the staged events by user (users.sql's latest event per user), needs about half the staged
-# bytes; every hash may use hash_mem_multiplier (2) times work_mem.
+# The transform's work_mem: a share of what staging holds, within bounds (or the share of the star
+# schema below, if larger: its checks read all of it). Its largest operations hash every staged play
+# (time.sql's distinct start times, songplays.sql's match) or sort their ids (the primary key check);
+# every hash may use hash_mem_multiplier (2) times work_mem.
 WORK_MEM_SHARE = 1 / 2
 WORK_MEM_MB = (64, 1536)
+# Every connection's work_mem (the analysis queries, the checks, %sql): a share of what songplays and
+# time hold, within the same bounds. The checks' sorts of every songplay_id or start_time (COUNT
+# DISTINCT) need about an eighth of the two tables' bytes, the largest hash (time's start_time and
+# hour, for the join to songplays) about a fifth, and every hash may use hash_mem_multiplier (2)
+# times work_mem: a quarter leaves the sorts twice the room they need.
+SESSION_WORK_MEM_SHARE = 1 / 4
+# Every connection's temp_buffers, the memory its temporary tables are kept in before they go to disk:
+# a share of what staging holds, as the transform's stage_plays (the staged plays, keyed; written
+# once, read four times) takes about two thirds of staging_events' bytes. PostgreSQL allocates it only
+# as temporary tables fill it (default 8MB).
+TEMP_BUFFERS_SHARE = 3 / 4
+TEMP_BUFFERS_MB = (8, 1536)
+# How long the transform waits for a lock: a full load empties the star tables with TRUNCATE locally
+# (sparkify/dialect.py), which waits for any session that holds one of them.
+LOCK_TIMEOUT = "60s"
+
+
+def _work_mem_mb(size: int, share: float, bounds: tuple[int, int] = WORK_MEM_MB) -> int:
+    low, high = bounds
+    return min(high, max(low, int(size * share) >> 20))
 
 
 @functools.lru_cache(maxsize=512)
-def _translated(text: str, where: str, keep_in: Path | None = None) -> str:
+def _translated(text: str, where: str, keep_in: Path | None = None, zone_maps: bool = True) -> str:
     """Keyed by the text itself, so an edited file is translated again. Translations are also kept
     as files in ``keep_in`` (the warehouse's folder), named by a hash of the text and of the
     translator (sqlglot's version, sparkify/dialect.py): each notebook runs in a new kernel
     process, and parsing the SQL it runs again there took 0.36 s of notebook 03's 0.43 s of CPU."""
-    kept = keep_in / f"{hashlib.sha256((_translator() + text).encode()).hexdigest()}.sql" if keep_in else None
+    key = hashlib.sha256((_translator() + str(zone_maps) + text).encode()).hexdigest()
+    kept = keep_in / f"{key}.sql" if keep_in else None
     if kept is not None:
         with contextlib.suppress(OSError):
             return kept.read_text(encoding="utf-8")
     from ..dialect import to_postgres  # sqlglot: imported only where something is to be translated
 
-    translated = to_postgres(text, where)
+    translated = to_postgres(text, where, zone_maps)
     if kept is not None and keep_in.parent.is_dir():  # never creates the warehouse's folder itself
         with contextlib.suppress(OSError, DiskWriteError):  # a translation not kept is made again
             keep_in.mkdir(exist_ok=True)
@@ -72,10 +94,20 @@ class LocalBackend(Backend):
 
     # -- connections ------------------------------------------------------------------------------
     def connect(self):
-        """Starts the server on first use; reuses a running one."""
+        """Starts the server on first use; reuses a running one. The connection's work_mem is sized
+        from the star schema's bytes (SESSION_WORK_MEM_SHARE), so that queries never spill, and its
+        temp_buffers from the staged bytes (TEMP_BUFFERS_SHARE), for the transform's temporary tables."""
         if not self.warehouse.is_running():
             self.warehouse.start()
-        return self.warehouse.connect()
+        conn = self.warehouse.connect()
+        with conn.cursor() as cur:
+            cur.execute(self.statement("emulator/data_bytes"))
+            staging_bytes, star_bytes = (int(size or 0) for size in cur.fetchone())
+            cur.execute(self.statement("emulator/set_session_memory"), {
+                "work_mem": f"{_work_mem_mb(star_bytes, SESSION_WORK_MEM_SHARE)}MB",
+                "temp_buffers": f"{_work_mem_mb(staging_bytes, TEMP_BUFFERS_SHARE, TEMP_BUFFERS_MB)}MB"})
+        conn.commit()
+        return conn
 
     def sql_engine(self):
         import sqlalchemy
@@ -87,7 +119,10 @@ class LocalBackend(Backend):
     # -- SQL ----------------------------------------------------------------------------------------
     def statement(self, name: str) -> str:
         sql_file = sqlfiles.load(name)
-        return self.translate(sql_file.text, str(sql_file.path))
+        # the staging tables get no zone map (BRIN index): every COPY replaces them, every query reads
+        # them whole, and autovacuum would read all their pages after each COPY to summarize it
+        return _translated(sql_file.text, str(sql_file.path), self.warehouse.data_dir / "translated-sql",
+                           zone_maps=not name.startswith("ddl/create_staging_"))
 
     def translate(self, text: str, where: str) -> str:
         return _translated(text, where, self.warehouse.data_dir / "translated-sql")
@@ -122,12 +157,13 @@ class LocalBackend(Backend):
         return report
 
     def prepare_transform(self, session) -> None:
-        """work_mem sized from the staged bytes, for the transform's transaction only, so that its
-        joins, aggregates and sorts never spill to temp files."""
-        staged = int(session.query("emulator/staging_bytes").iloc[0]["staging_bytes"] or 0)
-        low, high = WORK_MEM_MB
-        megabytes = min(high, max(low, int(staged * WORK_MEM_SHARE) >> 20))
+        """work_mem sized from the staged bytes (and the star schema's, for the checks), for the
+        transform's transaction only, so that its joins, aggregates and sorts never spill to temp files."""
+        sizes = session.query("emulator/data_bytes").iloc[0]
+        staged, star = int(sizes["staging_bytes"] or 0), int(sizes["star_bytes"] or 0)  # the checks read all the star
+        megabytes = max(_work_mem_mb(staged, WORK_MEM_SHARE), _work_mem_mb(star, SESSION_WORK_MEM_SHARE))
         session.query("emulator/set_work_mem", {"work_mem": f"{megabytes}MB"})
+        session.query("emulator/set_lock_timeout", {"lock_timeout": LOCK_TIMEOUT})
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def provision(self, *, create_cluster: bool = True, wait_minutes: int = 30) -> pd.DataFrame:

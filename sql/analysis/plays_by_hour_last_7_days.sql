@@ -6,6 +6,9 @@
 -- chart code: Redshift runs generate_series on the leader node only, never joined to a table, so the
 -- 24 hours are built portably from a ten-digit list. (sparkify.charts.plays_by_hour also draws a
 -- missing hour as 0, for the all-time plays_by_hour.sql.)
+-- Both tables are filtered on the window (the same rows: the join is on start_time), so that both are
+-- read by their sort key's range (zone maps on Redshift, their BRIN stand-in locally), not in full;
+-- the bounds are computed once (one row) and compared as values.
 WITH digits AS (
     SELECT 0 AS d
     UNION ALL
@@ -45,9 +48,10 @@ bounds AS (
 window_plays AS (
     SELECT t.hour
     FROM songplays
-    CROSS JOIN bounds
     INNER JOIN "time" AS t ON songplays.start_time = t.start_time
-    WHERE songplays.start_time BETWEEN bounds.window_start AND bounds.window_end
+    WHERE
+        songplays.start_time BETWEEN (SELECT b.window_start FROM bounds AS b) AND (SELECT b.window_end FROM bounds AS b)
+        AND t.start_time BETWEEN (SELECT b.window_start FROM bounds AS b) AND (SELECT b.window_end FROM bounds AS b)
 )
 
 SELECT

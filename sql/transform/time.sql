@@ -1,6 +1,9 @@
 -- Add to time: one row per distinct start time of the staged plays not already in time, split
 -- into calendar units (UTC). weekday follows Redshift and PostgreSQL: 0 = Sunday ... 6 = Saturday;
 -- week is the ISO week.
+-- The rows of time looked up are those within the staged plays' time range only: a filter on the sort
+-- key (start_time), so a daily load reads the blocks of its day, not the whole table (zone maps on
+-- Redshift, their BRIN stand-in locally).
 INSERT INTO "time" (start_time, hour, day, week, month, year, weekday)
 SELECT
     n.start_time,
@@ -14,6 +17,12 @@ FROM (
     -- the new timestamps first, each once: the parts are computed per timestamp, not per play
     SELECT DISTINCT p.start_time
     FROM stage_plays AS p
-    LEFT JOIN "time" AS t ON p.start_time = t.start_time
-    WHERE t.start_time IS NULL
+    LEFT JOIN (
+        SELECT t.start_time
+        FROM "time" AS t
+        WHERE
+            t.start_time BETWEEN (SELECT MIN(s.start_time) FROM stage_plays AS s)
+            AND (SELECT MAX(s.start_time) FROM stage_plays AS s)
+    ) AS known ON p.start_time = known.start_time
+    WHERE known.start_time IS NULL
 ) AS n;

@@ -3,10 +3,22 @@
 -- latest staged event (by ts, then session and item; NULL times never count as latest), and
 -- last_seen is that event's time. All pages count, not only NextSong: a user who only browsed is
 -- still a user. Trailing blanks: Redshift ignores them in comparisons, so "5" and "5 " are one user
--- and "free " is an accepted level there; partitioning on RTRIM(user_id) and storing RTRIM(level),
+-- and "free " is an accepted level there; grouping on RTRIM(user_id) and storing RTRIM(level),
 -- RTRIM(gender) makes PostgreSQL give the same rows.
+-- Two steps, so that no step sorts the staged events: latest finds each user's latest time by
+-- grouping (a few thousand users), then only the events at that time (one per user, a few on a
+-- tie) are ranked by session and item. A user whose events all lack a time keeps all of them there.
 INSERT INTO users (user_id, first_name, last_name, gender, level, last_seen)
-WITH ranked AS (
+WITH latest AS (
+    SELECT
+        RTRIM(e.user_id) AS user_key,
+        MAX(e.ts) AS ts
+    FROM staging_events AS e
+    WHERE e.user_id IS NOT NULL AND TRIM(e.user_id) <> ''
+    GROUP BY RTRIM(e.user_id)
+),
+
+ranked AS (
     SELECT
         CAST(e.user_id AS INTEGER) AS user_id,
         e.first_name,
@@ -15,11 +27,12 @@ WITH ranked AS (
         RTRIM(e.level) AS level,
         e.ts,
         ROW_NUMBER() OVER (
-            PARTITION BY RTRIM(e.user_id)
-            ORDER BY e.ts DESC NULLS LAST, e.session_id DESC, e.item_in_session DESC
+            PARTITION BY l.user_key
+            ORDER BY e.session_id DESC, e.item_in_session DESC
         ) AS recency
     FROM staging_events AS e
-    WHERE e.user_id IS NOT NULL AND TRIM(e.user_id) <> ''
+    INNER JOIN latest AS l ON RTRIM(e.user_id) = l.user_key
+    WHERE e.ts = l.ts OR (e.ts IS NULL AND l.ts IS NULL)
 )
 
 SELECT
