@@ -22,7 +22,7 @@ def backend(tmp_path):
     return LocalBackend(load_config(config))
 
 
-def _refuse(text: str, where: str) -> str:
+def _refuse(text: str, where: str, *rest) -> str:
     raise AssertionError(f"{where} was parsed again")
 
 
@@ -42,7 +42,7 @@ def test_an_edited_statement_or_another_translator_is_translated_anew(backend, m
     backend.translate(TEXT, "sql/x.sql")
     calls = []
     real = dialect.to_postgres
-    monkeypatch.setattr(dialect, "to_postgres", lambda text, where: calls.append(text) or real(text, where))
+    monkeypatch.setattr(dialect, "to_postgres", lambda text, where, *rest: calls.append(text) or real(text, where, *rest))
     backend.translate(TEXT + " WHERE user_id = 1", "sql/x.sql")
     assert len(calls) == 1
     local._translated.cache_clear()
