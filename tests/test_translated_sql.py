@@ -42,7 +42,8 @@ def test_an_edited_statement_or_another_translator_is_translated_anew(backend, m
     backend.translate(TEXT, "sql/x.sql")
     calls = []
     real = dialect.to_postgres
-    monkeypatch.setattr(dialect, "to_postgres", lambda text, where, *rest: calls.append(text) or real(text, where, *rest))
+    monkeypatch.setattr(dialect, "to_postgres",
+                        lambda text, where, *rest: calls.append(text) or real(text, where, *rest))
     backend.translate(TEXT + " WHERE user_id = 1", "sql/x.sql")
     assert len(calls) == 1
     local._translated.cache_clear()
