@@ -1,8 +1,8 @@
 -- staging_events: the activity logs exactly as COPY reads them (one row per log line).
 -- Columns follow log_json_path.json by position: COPY maps the 18 JSONPaths to these 18 columns.
--- Dist/sort: DISTSTYLE EVEN, because no key co-locates the match join on TRIM(song) and song is NULL
--- for about 15 percent of events, which a DISTKEY(song) would pile on one slice; SORTKEY(ts) for the
--- transform's time-ordered windows. COPY updates the statistics (STATUPDATE ON).
+-- Dist/sort: DISTSTYLE EVEN, because no key co-locates the match join (trimmed title and artist); song is NULL
+-- for about 15 percent of events, which a DISTKEY(song) would pile on one slice; SORTKEY(ts), the
+-- order the days' files load in. COPY updates the statistics (STATUPDATE ON).
 -- Types hold the real data without loss: length and registration are DOUBLE PRECISION (five
 -- decimals, epoch milliseconds as a float); ts is loaded with TIMEFORMAT 'epochmillisecs' into a
 -- TIMESTAMP, keeping its milliseconds; user_id stays text because logged-out events carry "".

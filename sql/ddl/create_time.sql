@@ -1,6 +1,7 @@
 -- time (dimension): one row per distinct songplays.start_time, broken into calendar units.
 -- Dist/sort: DISTKEY(start_time) matches songplays, so the fact-to-time join is local to
--- each slice; SORTKEY(start_time) for range filters. weekday: 0 = Sunday ... 6 = Saturday.
+-- each slice; SORTKEY(start_time) for range filters (locally a BRIN index on start_time stands in
+-- for the zone maps: sparkify/dialect.py). weekday: 0 = Sunday ... 6 = Saturday.
 CREATE TABLE IF NOT EXISTS "time" (
     start_time TIMESTAMP NOT NULL,
     hour SMALLINT NOT NULL,
