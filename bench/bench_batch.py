@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, report, scratch, table  # noqa: E402
+from common import ROOT, lake_config, report, scratch, table  # noqa: E402
 
 NOTEBOOKS = ["00", "01", "02", "03", "04", "05"]
 
@@ -53,9 +53,7 @@ def main() -> None:
     try:
         lake = work / "lake"
         generate(str(lake), PRESETS["demo"])
-        config = work / "dwh.cfg"
-        config.write_text(f"[S3]\nLOG_DATA = {lake}/log_data\nSONG_DATA = {lake}/song_data\n"
-                          f"LOG_JSONPATH = {lake}/log_json_path.json\n[LOCAL]\nDATA_DIR = {work}/warehouse\n")
+        config = lake_config(work, lake)
         first = sparkify_run(config, work / "reports")  # on a new warehouse: initdb, SQL translated and kept
         runs = [sparkify_run(config, work / "reports") for _ in range(args.repeats)]
     finally:

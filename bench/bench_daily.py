@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, measure, report, scratch, table  # noqa: E402
+from common import ROOT, lake_config, measure, report, scratch, table  # noqa: E402
 
 
 def sparkify_run(config: Path, reports: Path, *extra: str) -> tuple[float, dict]:
@@ -43,9 +43,7 @@ def main() -> None:
     work = scratch("sparkify-bench-daily-")
     lake = work / "lake"
     measure("generate", out=str(lake), preset="udacity", events=args.events, songs=15_000)
-    config = work / "dwh.cfg"
-    config.write_text(f"[S3]\nLOG_DATA = {lake}/log_data\nSONG_DATA = {lake}/song_data\n"
-                      f"LOG_JSONPATH = {lake}/log_json_path.json\n[LOCAL]\nDATA_DIR = {work}/warehouse\n")
+    config = lake_config(work, lake)
     full_s, full = sparkify_run(config, work / "reports")
     kept_s, kept = sparkify_run(config, work / "reports", "--date", args.day)  # the catalog is unchanged: kept
     copied_s, copied = sparkify_run(config, work / "reports", "--date", args.day, "--restage-catalog")

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, measure, report, scratch, table  # noqa: E402
+from common import ROOT, lake_config, measure, report, scratch, table  # noqa: E402
 
 
 def batch(config: Path, reports: Path) -> tuple[float, dict, float]:
@@ -50,9 +50,7 @@ def main() -> None:
             events = PRESETS["demo"].events
         else:
             measure("generate", out=str(lake), preset="udacity", events=events, songs=15_000)
-        config = work / "dwh.cfg"
-        config.write_text(f"[S3]\nLOG_DATA = {lake}/log_data\nSONG_DATA = {lake}/song_data\n"
-                          f"LOG_JSONPATH = {lake}/log_json_path.json\n[LOCAL]\nDATA_DIR = {work}/warehouse\n")
+        config = lake_config(work, lake)
         runs = []
         for attempt in range(3 if label.startswith("demo") else 1):  # the demo: median of 3
             runs.append(batch(config, work / f"reports-{attempt}"))

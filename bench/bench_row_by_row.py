@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, measure, report, scratch, table  # noqa: E402
+from common import ROOT, lake_config, measure, report, scratch, table  # noqa: E402
 
 
 def sparkify_run(config: Path, reports: Path, *extra: str) -> float:
@@ -44,9 +44,7 @@ def main() -> None:
     work = scratch("sparkify-bench-rbr-")
     lake = work / "lake"
     measure("generate", out=str(lake), preset="udacity", events=args.events, songs=14896)
-    config = work / "dwh.cfg"
-    config.write_text(f"[S3]\nLOG_DATA = {lake}/log_data\nSONG_DATA = {lake}/song_data\n"
-                      f"LOG_JSONPATH = {lake}/log_json_path.json\n[LOCAL]\nDATA_DIR = {work}/warehouse\n")
+    config = lake_config(work, lake)
     try:
         sparkify_run(config, work / "reports", "--only", "00", "01")
         ours, autocommit, one_txn = [], [], []

@@ -28,6 +28,14 @@ def scratch(prefix: str) -> Path:
     return path
 
 
+def lake_config(work: Path, lake: Path) -> Path:
+    """work/dwh.cfg naming the lake's three sources and a warehouse in work/warehouse."""
+    config = work / "dwh.cfg"
+    config.write_text(f"[S3]\nLOG_DATA = {lake}/log_data\nSONG_DATA = {lake}/song_data\n"
+                      f"LOG_JSONPATH = {lake}/log_json_path.json\n[LOCAL]\nDATA_DIR = {work}/warehouse\n")
+    return config
+
+
 def table(rows: list[list[object]], header: list[str]) -> str:
     cells = [header] + [[str(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
