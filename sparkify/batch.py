@@ -70,10 +70,25 @@ def select(available: list[Path], only: list[str] | None) -> list[Path]:
 
 
 def _kernel_name() -> str:
+    """The project's kernel (``make install`` registers it), or Jupyter's python3."""
+    return KERNEL if _kernel_spec_file(KERNEL) is not None else "python3"
+
+
+def _kernel_spec_file(name: str) -> Path | None:
+    """The kernel.json jupyter_client would read for ``name``: the first in Jupyter's data path
+    (found without importing jupyter_client, whose import would delay the first kernel)."""
+    from jupyter_core.paths import jupyter_path
+
+    return next((f for f in (Path(d) / name / "kernel.json" for d in jupyter_path("kernels")) if f.is_file()), None)
+
+
+def _kernel_argv(name: str) -> list[str]:
+    spec = _kernel_spec_file(name)
+    if spec is not None:
+        return json.loads(spec.read_text(encoding="utf-8"))["argv"]
     from jupyter_client.kernelspec import KernelSpecManager
 
-    specs = KernelSpecManager().find_kernel_specs()
-    return KERNEL if KERNEL in specs else "python3"
+    return KernelSpecManager().get_kernel_spec(name).argv
 
 
 def declared_parameters(source: Path) -> dict[str, dict]:
@@ -86,14 +101,15 @@ def declared_parameters(source: Path) -> dict[str, dict]:
     return {p.name: p._asdict() for p in PythonTranslator.inspect(cell)} if cell is not None else {}
 
 
-def _kernel_manager_class(socket_dir: Path, log_file) -> type:
+def _kernel_manager_class(socket_dir: Path, log_file, forks=None) -> type:
     """Kernels over IPC (Unix sockets in a private folder) rather than TCP: nothing listens on a
     port, and the kernel has no reason to warn about unencrypted TCP. Each kernel has sockets and a
     connection file of its own in that folder (several are alive at once: the running one and those
     started ahead), so nothing is left in Jupyter's runtime folder. A kernel's own output (ipykernel's
     messages) goes to the run's kernel.log, not the console. Every client handed out is kept, so
     that its sockets are closed when the kernel is retired (nbclient leaves a kernel it did not
-    start running, and its client open)."""
+    start running, and its client open). With a fork server (``forks``: see sparkify.kernelfork),
+    a kernel it can start is forked there instead of started anew."""
     import itertools
 
     from jupyter_client.asynchronous import AsyncKernelClient
@@ -122,8 +138,23 @@ def _kernel_manager_class(socket_dir: Path, log_file) -> type:
                              connection_file=str(socket_dir / f"{name}.json"), **kwargs)
             self.clients: list = []
             self.prepared = None
+            self.modules: list[str] = []  # what the notebook will import (see _Kernels.start)
 
         async def _async_launch_kernel(self, kernel_cmd, **kw):
+            if forks is not None and forks.serves(kernel_cmd):
+                cwd = str(kw.get("cwd") or os.getcwd())
+                try:
+                    process = forks.spawn(kernel_cmd, env=kw.get("env") or dict(os.environ), cwd=cwd,
+                                          modules=self.modules)
+                except RuntimeError as err:  # started anew below
+                    log.info("%s", err)
+                else:  # what LocalProvisioner.launch_kernel records of the process it starts
+                    provisioner = self.provisioner
+                    # (its pid is known once the server has forked it: signals go to it through process)
+                    provisioner.process, provisioner.pid, provisioner.pgid = process, None, None
+                    provisioner.cwd = cwd
+                    self._reconcile_connection_info(provisioner.connection_info)
+                    return None
             kw.update(stdout=log_file, stderr=log_file)
             return await super()._async_launch_kernel(kernel_cmd, **kw)
 
@@ -164,10 +195,33 @@ def warm_up_code(source: Path) -> str:
     """The code a notebook's kernel runs first, silently: imports that bind no name (``__import__``),
     so the notebook's namespace is a fresh kernel's. (The notebook is read as JSON: nbformat's
     import would delay the first kernel.)"""
+    return "; ".join(f"__import__({m!r})" for m in warm_up_modules(source))
+
+
+def warm_up_modules(source: Path) -> list[str]:
+    """What a notebook's code shows it will import (see WARM_UP)."""
     cells = json.loads(source.read_text(encoding="utf-8")).get("cells", [])
     code = "\n".join("".join(c.get("source", "")) for c in cells if c.get("cell_type") == "code")
-    modules = [m for marker, names in WARM_UP.items() if marker in code for m in names]
-    return "; ".join(f"__import__({m!r})" for m in modules)
+    return [m for marker, names in WARM_UP.items() if marker in code for m in names]
+
+
+def _fork_server(kernel_name: str, log_file):
+    """The server that forks the run's kernels (see sparkify.kernelfork), started now so that it
+    imports what every notebook needs while this process imports papermill. None when the kernel
+    is not ipykernel in a Python this server can run (the kernels are then started anew), or with
+    SPARKIFY_FORK_KERNELS=0."""
+    if os.environ.get("SPARKIFY_FORK_KERNELS", "1") == "0" or not hasattr(os, "fork"):
+        return None
+    from .kernelfork import ForkServer
+
+    try:
+        launcher = ForkServer.launcher_of(_kernel_argv(kernel_name))
+    except Exception:  # noqa: BLE001 - no such kernel, say: its start fails, and is reported, as without forks
+        return None
+    if launcher is None:
+        return None
+    return ForkServer(launcher, ["ipykernel.kernelapp", *WARM_UP[""]], cwd=str(WORKSPACE), env=dict(os.environ),
+                      log_file=log_file)
 
 
 # Kernels started ahead of their notebook: two, so that a short notebook (01 and 03 take a fraction
@@ -204,7 +258,8 @@ class _Kernels:
         from jupyter_client.utils import run_sync  # (jupyter_core's, as jupyter_client uses it)
 
         self.run_sync = run_sync
-        self.manager_class = _kernel_manager_class(socket_dir, log_file)
+        self.forks = _fork_server(kernel_name, log_file)
+        self.manager_class = _kernel_manager_class(socket_dir, log_file, self.forks)
         self.kernel_name = kernel_name
         self.kernels: list[_Kernel] = []
 
@@ -213,6 +268,7 @@ class _Kernels:
         self.kernels.append(kernel)
         try:
             kernel.manager = self.manager_class(kernel_name=self.kernel_name)
+            kernel.manager.modules = warm_up_modules(source)  # imported by the fork server before it forks
             # as nbclient starts a kernel: in the working directory, history in memory (no sqlite file)
             self.run_sync(kernel.manager.start_kernel)(cwd=str(WORKSPACE),
                                                        extra_arguments=["--HistoryManager.hist_file=:memory:"])
@@ -304,10 +360,13 @@ class _Kernels:
                 self.run_sync(kernel.manager.cleanup_resources)()
 
     def close(self, wait: float = 10.0) -> None:
-        """Every kernel ended and reaped (one still there after ``wait`` seconds is killed)."""
+        """Every kernel ended and reaped (one still there after ``wait`` seconds is killed), then
+        the fork server."""
         for kernel in self.kernels:
             self.retire(kernel)
         self.reap(wait=wait)
+        if self.forks is not None:
+            self.forks.close(wait=max(wait, 1.0))
 
     @staticmethod
     def _process(kernel: _Kernel):

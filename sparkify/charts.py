@@ -32,13 +32,30 @@ class Chart:
     alt: str
 
     def png(self) -> bytes:
+        """The figure as drawn, once (its layout was fitted by tight_layout: see _finish)."""
         buffer = io.BytesIO()
-        self.figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+        self.figure.savefig(buffer, format="png", dpi=100)
         return buffer.getvalue()
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         data = {"image/png": base64.b64encode(self.png()).decode("ascii"), "text/plain": self.alt}
         return data, {"image/png": {"alt": self.alt}}
+
+
+def warm_up() -> None:
+    """Draw one small off-screen figure with text, without pyplot: fonts loaded and text measured
+    once, in a process that forks kernels (sparkify.kernelfork), rather than in each kernel's first
+    chart. Nothing is registered with pyplot, so a kernel forked afterwards has no figure."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    figure = Figure(figsize=(2, 1))
+    FigureCanvasAgg(figure)
+    ax = figure.add_subplot()
+    ax.bar([0, 1], [1, 2])
+    ax.set_title("warm-up", weight="bold")
+    ax.text(0, 1, "1,000\n50%", fontsize=9)
+    figure.tight_layout()
+    figure.savefig(io.BytesIO(), format="png", dpi=100)
 
 
 def _count(n) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from pathlib import Path
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.slow  # every test here starts notebook kernels
 
 # What a notebook sees when it starts, and a trace it leaves for the next ones to find (or not).
 PROBE = """import json, os, sys
-probe = {"pid": os.getpid(),
+probe = {"pid": os.getpid(), "ppid": os.getppid(),
          "names": sorted(n for n in globals() if not n.startswith("_")),
          "marker_module": "sparkify_test_marker" in sys.modules,
          "marker_env": "SPARKIFY_TEST_MARKER" in os.environ,
@@ -80,6 +81,8 @@ def test_each_notebook_runs_in_a_fresh_warmed_up_kernel_of_its_own(tmp_path, con
     run_dir = run(str(config), notebook_dir=tmp_path / "notebooks", reports_dir=tmp_path / "reports")
     probes = [json.loads((run_dir / f"probe-{name}.json").read_text()) for name in names]
     assert len({p["pid"] for p in probes}) == 6  # six processes
+    parents = {p["ppid"] for p in probes}  # each forked by the run's fork server (sparkify.kernelfork)
+    assert len(parents) == 1 and os.getpid() not in parents
     assert sorted(p["pid"] for p in probes) == sorted(_kernel_pids(run_dir))
     for probe in probes:  # nothing of an earlier notebook: no variable, no module
         assert "marker" not in probe["names"] and not probe["marker_module"] and not probe["marker_env"], probe
