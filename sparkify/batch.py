@@ -145,7 +145,7 @@ def _kernel_manager_class(socket_dir: Path, log_file, forks=None) -> type:
                 cwd = str(kw.get("cwd") or os.getcwd())
                 try:
                     process = forks.spawn(kernel_cmd, env=kw.get("env") or dict(os.environ), cwd=cwd,
-                                          modules=self.modules)
+                                          log=log_file.name, modules=self.modules)
                 except RuntimeError as err:  # started anew below
                     log.info("%s", err)
                 else:  # what LocalProvisioner.launch_kernel records of the process it starts
@@ -187,8 +187,9 @@ def _kernel_manager_class(socket_dir: Path, log_file, forks=None) -> type:
 # What a notebook's kernel imports before the notebook runs: what every notebook imports, and more
 # where its code shows it will need it (a marker missing here costs time, never correctness).
 # (pandas' Styler draws every table a notebook shows: see sparkify.display.)
-WARM_UP = {"": ("sparkify_helpers", "pandas.io.formats.style"), "h.stage_": ("sparkify.copy.execute",),
-           "h.charts": ("sparkify.charts",), "%load_ext sql": ("sql.magic",)}
+WARM_UP = {"": ("sparkify_helpers", "pandas.io.formats.style"), "h.create_tables": ("sparkify.dialect",),
+           "h.stage_": ("sparkify.copy.execute", "sparkify.dialect"), "h.charts": ("sparkify.charts",),
+           "%load_ext sql": ("sql.magic",)}
 
 
 def warm_up_code(source: Path) -> str:
@@ -205,11 +206,13 @@ def warm_up_modules(source: Path) -> list[str]:
     return [m for marker, names in WARM_UP.items() if marker in code for m in names]
 
 
-def _fork_server(kernel_name: str, log_file):
-    """The server that forks the run's kernels (see sparkify.kernelfork), started now so that it
-    imports what every notebook needs while this process imports papermill. None when the kernel
-    is not ipykernel in a Python this server can run (the kernels are then started anew), or with
+def fork_server(kernel_name: str | None = None):
+    """A server that forks the kernels of runs (see sparkify.kernelfork), started at once so that it
+    imports what every notebook needs while this process goes on (`sparkify run` starts one first
+    thing, and its runs of a backfill share it); close it when done. None when the kernel is not
+    ipykernel in a Python this server can run (the kernels are then started anew), or with
     SPARKIFY_FORK_KERNELS=0."""
+    kernel_name = kernel_name or _kernel_name()
     if os.environ.get("SPARKIFY_FORK_KERNELS", "1") == "0" or not hasattr(os, "fork"):
         return None
     from .kernelfork import ForkServer
@@ -220,8 +223,7 @@ def _fork_server(kernel_name: str, log_file):
         return None
     if launcher is None:
         return None
-    return ForkServer(launcher, ["ipykernel.kernelapp", *WARM_UP[""]], cwd=str(WORKSPACE), env=dict(os.environ),
-                      log_file=log_file)
+    return ForkServer(launcher, ["ipykernel.kernelapp", *WARM_UP[""]], cwd=str(WORKSPACE), env=dict(os.environ))
 
 
 # Kernels started ahead of their notebook: two, so that a short notebook (01 and 03 take a fraction
@@ -254,11 +256,13 @@ class _Kernels:
     kernel is ended once its notebook is done (see :meth:`retire`) and reaped later; all are gone
     before the run's files are scanned for secrets."""
 
-    def __init__(self, kernel_name: str, socket_dir: Path, log_file) -> None:
+    def __init__(self, kernel_name: str, socket_dir: Path, log_file, forks=None) -> None:
+        """``forks``: a fork server to use (and leave open); by default one of its own."""
+        self.own_forks = forks is None
+        self.forks = fork_server(kernel_name) if forks is None else forks
         from jupyter_client.utils import run_sync  # (jupyter_core's, as jupyter_client uses it)
 
         self.run_sync = run_sync
-        self.forks = _fork_server(kernel_name, log_file)
         self.manager_class = _kernel_manager_class(socket_dir, log_file, self.forks)
         self.kernel_name = kernel_name
         self.kernels: list[_Kernel] = []
@@ -365,7 +369,7 @@ class _Kernels:
         for kernel in self.kernels:
             self.retire(kernel)
         self.reap(wait=wait)
-        if self.forks is not None:
+        if self.forks is not None and self.own_forks:
             self.forks.close(wait=max(wait, 1.0))
 
     @staticmethod
@@ -420,14 +424,15 @@ class _Console:
 def run(config_path: str | None = None, backend: str | None = None, *, run_id: str | None = None,
         reports_dir: Path | None = None, notebook_dir: Path = NOTEBOOKS_DIR, only: list[str] | None = None,
         notebook_params: dict | None = None, echo: Callable[[str], None] | None = None,
-        teardown_on_failure: bool = False, wait: bool = True) -> Path:
+        teardown_on_failure: bool = False, wait: bool = True, forks: Any = None) -> Path:
     """Execute the notebooks into a new run folder and export the reports; returns the folder.
     Reports go to ``reports/`` unless ``reports_dir`` or SPARKIFY_REPORTS_DIR says otherwise.
     ``notebook_params`` go to every notebook that declares them (never secrets: refused).
     ``echo`` receives one line per notebook. A failed run ends its message with what still costs
     money (the backend's ``still_running``); ``teardown_on_failure`` first runs the teardown
     notebook (05) after the failure. One run at a time holds the warehouse (sparkify.runlock): a
-    second one waits, or with ``wait=False`` is refused."""
+    second one waits, or with ``wait=False`` is refused. ``forks``: a :func:`fork_server` that
+    forks the kernels (by default the run starts its own)."""
 
     notebook_params = dict(notebook_params or {})
     for name, value in notebook_params.items():
@@ -444,12 +449,12 @@ def run(config_path: str | None = None, backend: str | None = None, *, run_id: s
 
     with runlock.hold(backend_for(config).run_lock(), run_id or "sparkify run", wait=wait, on_wait=echo):
         return _run_holding_the_warehouse(config, selected, notebook_params, reports_dir, notebook_dir, run_id, echo,
-                                          teardown_on_failure)
+                                          teardown_on_failure, forks)
 
 
 def _run_holding_the_warehouse(config: Config, selected: list[Path], notebook_params: dict, reports_dir: Path,
                                notebook_dir: Path, run_id: str | None, echo: Callable[[str], None] | None,
-                               teardown_on_failure: bool) -> Path:
+                               teardown_on_failure: bool, forks: Any) -> Path:
     started_at = dt.datetime.now(dt.timezone.utc)
     run_date = notebook_params.get("run_date") or ""
     run_id = run_id or f"{started_at:%Y%m%dT%H%M%SZ}-{config.backend}" + (f"-day-{run_date}" if run_date else "")
@@ -477,7 +482,7 @@ def _run_holding_the_warehouse(config: Config, selected: list[Path], notebook_pa
     still_running: str | None = None
     sockets = Path(tempfile.mkdtemp(prefix="sparkify-kernel-"))  # private (0700): the kernels' IPC sockets
     kernel_log = open(run_dir / "kernel.log", "ab")  # noqa: SIM115 - closed in the finally below
-    kernels = _Kernels(_kernel_name(), sockets, kernel_log)
+    kernels = _Kernels(_kernel_name(), sockets, kernel_log, forks)
     reports: _Reports | None = None
     ahead: dict[Path, _Kernel] = {}  # kernels started for the notebooks to come
 
@@ -600,6 +605,16 @@ def _import_papermill():
     return papermill
 
 
+def _yield_to_the_notebooks() -> None:
+    """Lower this thread's CPU priority (Linux schedules threads one by one): on two cores, the report
+    of the notebook just done is rendered when the running notebook's kernel and the database leave
+    a core free, not in their way. The run still waits for every report before it ends."""
+    import threading
+
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+
+
 class _Reports:
     """The HTML reports, rendered on one worker thread while the next notebook runs: nbconvert's
     work (the body) as soon as a notebook is done, the header, which shows the run's final summary,
@@ -609,7 +624,8 @@ class _Reports:
     def __init__(self) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sparkify-reports")
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sparkify-reports",
+                                       initializer=_yield_to_the_notebooks)
         self.exporter = self.pool.submit(html_exporter)  # nbconvert imported off the notebooks' path
         self.bodies: dict = {}
 

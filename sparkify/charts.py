@@ -22,6 +22,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+# Figures are laid out at the resolution their PNG is drawn at (Jupyter's inline backend would make
+# them 72 dpi): text is measured once, for tight_layout, and the PNG's draw finds it measured.
+DPI = 100
 PALETTE = {"bar": "#1f6f8b", "highlight": "#e07a1f", "muted": "#6b7280"}
 MATCHED_NOTE = "matched plays only"
 
@@ -32,9 +35,9 @@ class Chart:
     alt: str
 
     def png(self) -> bytes:
-        """The figure as drawn, once (its layout was fitted by tight_layout: see _finish)."""
+        """The figure, drawn once (its layout was fitted by tight_layout: see _finish)."""
         buffer = io.BytesIO()
-        self.figure.savefig(buffer, format="png", dpi=100)
+        self.figure.savefig(buffer, format="png", dpi=DPI)
         return buffer.getvalue()
 
     def _repr_mimebundle_(self, include=None, exclude=None):
@@ -48,14 +51,14 @@ def warm_up() -> None:
     chart. Nothing is registered with pyplot, so a kernel forked afterwards has no figure."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    figure = Figure(figsize=(2, 1))
+    figure = Figure(figsize=(2, 1), dpi=DPI)
     FigureCanvasAgg(figure)
     ax = figure.add_subplot()
     ax.bar([0, 1], [1, 2])
     ax.set_title("warm-up", weight="bold")
     ax.text(0, 1, "1,000\n50%", fontsize=9)
     figure.tight_layout()
-    figure.savefig(io.BytesIO(), format="png", dpi=100)
+    figure.savefig(io.BytesIO(), format="png", dpi=DPI)
 
 
 def _count(n) -> str:
@@ -86,6 +89,9 @@ def _finish(ax, title: str, xlabel: str, ylabel: str, alt: str, note: str = "") 
     ax.set_ylabel(ylabel)
     ax.spines[["top", "right"]].set_visible(False)
     ax.figure.tight_layout()
+    # tight_layout leaves a placeholder layout engine, for which savefig draws the figure twice (once
+    # to lay it out again): the layout is done, the engine is dropped, and the PNG is drawn once
+    ax.figure.set_layout_engine(None)
     plt.close(ax.figure)  # shown once, through Chart's PNG
     return Chart(ax.figure, alt)
 
@@ -109,7 +115,7 @@ def _matched_note(matched: pd.DataFrame | None) -> str:
 
 def _top_bars(labels: list[str], values: pd.Series, title: str, what: str, note: str, size) -> Chart:
     """Horizontal bars, largest on top, the leader(s) highlighted."""
-    fig, ax = plt.subplots(figsize=size)
+    fig, ax = plt.subplots(figsize=size, dpi=DPI)
     if values.empty:
         return _empty(ax, title.replace(" 0 ", " "), "Bar chart")
     values = values.astype(int).tolist()
@@ -152,7 +158,7 @@ def plays_by_hour(df: pd.DataFrame, start=None, end=None, size=(9, 4.5)) -> Char
     ``end`` name the period the plays cover (most_used_hours_window.sql), for the title and alt text."""
     period = f", {_day(start)} to {_day(end)}" if start is not None and end is not None and pd.notna(start) else ""
     title = f"Plays by hour of day (UTC){period}"
-    fig, ax = plt.subplots(figsize=size)
+    fig, ax = plt.subplots(figsize=size, dpi=DPI)
     counts = df.set_index("hour")["play_count"] if not df.empty else pd.Series(dtype=int)
     full = counts.reindex(range(24), fill_value=0).astype(int)
     top = int(full.max())
@@ -177,7 +183,7 @@ def plays_by_hour(df: pd.DataFrame, start=None, end=None, size=(9, 4.5)) -> Char
 
 def plays_per_day(df: pd.DataFrame, size=(9, 4.5)) -> Chart:
     """A line over every calendar day from the first to the last; a day without plays is drawn as 0."""
-    fig, ax = plt.subplots(figsize=size)
+    fig, ax = plt.subplots(figsize=size, dpi=DPI)
     if df.empty:
         return _empty(ax, "Plays per day", "Line chart")
     days = pd.to_datetime(df["day"])
@@ -199,7 +205,7 @@ def plays_per_day(df: pd.DataFrame, size=(9, 4.5)) -> Chart:
 
 def share_bars(df: pd.DataFrame, label: str, value: str, title: str, size=(8, 4)) -> Chart:
     """Bars with each category's share of the total (browsers, levels), the largest highlighted."""
-    fig, ax = plt.subplots(figsize=size)
+    fig, ax = plt.subplots(figsize=size, dpi=DPI)
     if df.empty:
         return _empty(ax, title, "Bar chart")
     values = df[value].astype(int)

@@ -20,7 +20,8 @@ batch closes its socket, or when the batch dies; each kernel watches the server 
 (ipykernel's parent poller), so none outlives it.
 
 Protocol, one JSON line each way: the batch sends ``{"request": R, "argv": [...], "env": {...},
-"cwd": "...", "modules": [...]}`` (``argv``: ipykernel_launcher's, as its ``sys.argv``) and
+"cwd": "...", "log": "...", "modules": [...]}`` (``argv``: ipykernel_launcher's, as its ``sys.argv``;
+``log``: the file its output is appended to) and
 receives ``{"request": R, "pid": N}`` (or ``"error"``); the server also sends ``{"exit": N,
 "status": S}`` when a kernel it forked has exited (S: its return code as :mod:`subprocess` gives it).
 """
@@ -47,8 +48,7 @@ INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 class ForkServer:
     """The batch's end: starts the server, asks it for kernels, learns when they exit."""
 
-    def __init__(self, launcher: Sequence[str], first: Sequence[str], *, cwd: str, env: dict[str, str],
-                 log_file) -> None:
+    def __init__(self, launcher: Sequence[str], first: Sequence[str], *, cwd: str, env: dict[str, str]) -> None:
         """``launcher``: the kernel command's start, up to ``-m ipykernel_launcher`` (the Python and
         its options, which the server is run with); ``first``: the modules every kernel imports."""
         self.launcher = list(launcher)
@@ -65,8 +65,8 @@ class ForkServer:
         with theirs:
             self.process = subprocess.Popen(
                 [*self.launcher[:-2], "-m", "sparkify.kernelfork", str(theirs.fileno()), json.dumps(list(first))],
-                pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file, cwd=cwd,
-                env=env, start_new_session=False)
+                pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, cwd=cwd, env=env)  # (a kernel writes to its run's log: see spawn)
 
     def serves(self, command: Sequence[str]) -> bool:
         """Whether a kernel with this command line can be forked here: ipykernel, run by the
@@ -84,16 +84,16 @@ class ForkServer:
                     return list(argv[:i + 2])
         return None
 
-    def spawn(self, command: Sequence[str], *, env: dict[str, str], cwd: str,
+    def spawn(self, command: Sequence[str], *, env: dict[str, str], cwd: str, log: str,
               modules: Sequence[str] = ()) -> ForkedKernel:
-        """A kernel forked with this command line, environment and working folder, once the server
-        has imported ``modules`` too. Returns at once: the kernel's pid is taken from the server's
-        answer when it is first asked for."""
+        """A kernel forked with this command line, environment and working folder, its output
+        appended to the file ``log``, once the server has imported ``modules`` too. Returns at once:
+        the kernel's pid is taken from the server's answer when it is first asked for."""
         with self.lock:
             number = self.requests
             self.requests += 1
             request = {"request": number, "argv": ["ipykernel_launcher", *command[len(self.launcher):]],
-                       "env": dict(env), "cwd": str(cwd), "modules": list(modules)}
+                       "env": dict(env), "cwd": str(cwd), "log": str(log), "modules": list(modules)}
             try:
                 self.sock.sendall(json.dumps(request).encode() + b"\n")
             except OSError as err:
@@ -297,6 +297,10 @@ def _fork(request: dict, sock: socket.socket, wake: tuple[int, int]) -> int:
         for fd in wake:
             os.close(fd)
         os.setsid()
+        output = os.open(request["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.dup2(output, 1)
+        os.dup2(output, 2)
+        os.close(output)
         os.chdir(cwd)
         os.environ.clear()
         os.environ.update(env)
