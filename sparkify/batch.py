@@ -1,11 +1,12 @@
 """The batch run: every notebook in order through papermill, then offline HTML reports.
 
 Each notebook runs in a kernel process of its own, as papermill alone would run it, so nothing of
-one notebook (variables, imported modules, settings) reaches the next. What a new kernel costs
-(starting Python and IPython, importing pandas and the helpers: about a second of CPU) is spent
-while earlier notebooks run: each kernel is started two notebooks ahead and warmed up with the
+one notebook (variables, imported modules, settings) reaches the next. A new kernel would cost a
+second of CPU or more (Python, IPython, pandas, the helpers) before its first cell: kernels are
+instead forked by a server that has imported those modules once (sparkify.kernelfork; 0.2 s of
+CPU per kernel), each two notebooks ahead, while earlier notebooks run, and warmed up with the
 imports its notebook will make (see :class:`_Kernels`). The HTML reports are rendered in this
-process on a worker thread, each as soon as its notebook is done.
+process on a worker thread at low priority, each as soon as its notebook is done.
 
 ``reports/<run-id>/`` receives the executed notebooks (the sources in ``notebooks/`` are never
 written), one HTML report per notebook (code hidden, charts inline, nothing loaded from the
@@ -226,8 +227,8 @@ def fork_server(kernel_name: str | None = None):
     return ForkServer(launcher, ["ipykernel.kernelapp", *WARM_UP[""]], cwd=str(WORKSPACE), env=dict(os.environ))
 
 
-# Kernels started ahead of their notebook: two, so that a short notebook (01 and 03 take a fraction
-# of a second) does not leave a core idle while the kernel after it is still importing.
+# Kernels started ahead of their notebook: two, so that the fork server imports what a later notebook
+# needs (charts and %sql for 04) while two short notebooks run, rather than while its kernel is awaited.
 LOOK_AHEAD = 2
 
 
@@ -250,7 +251,8 @@ class _Kernel:
 
 class _Kernels:
     """The run's kernels, one fresh process per notebook (nothing of one notebook reaches the next),
-    each started while the notebook before it runs and warmed up there: the kernel first runs, as
+    forked by the fork server when there is one (:func:`fork_server`), each started while the
+    notebook before it runs and warmed up there: the kernel first runs, as
     a silent request queued before the notebook's own, the imports of :func:`warm_up_code`. The
     notebook then finds its modules imported, and its namespace as empty as in any new kernel. A
     kernel is ended once its notebook is done (see :meth:`retire`) and reaped later; all are gone
