@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -41,6 +42,16 @@ def main() -> None:
     parser.add_argument("--day", default="2018-11-15")
     args = parser.parse_args()
     work = scratch("sparkify-bench-daily-")
+    try:
+        text = _measure(work, args)
+    finally:  # daily runs leave the warehouse up for the next day: stopped here, and the lake removed
+        subprocess.run([sys.executable, "-m", "sparkify.cli", "--config", str(work / "dwh.cfg"), "stop"], cwd=ROOT,
+                       capture_output=True)
+        shutil.rmtree(work, ignore_errors=True)
+    report("bench_daily", text)
+
+
+def _measure(work: Path, args) -> str:
     lake = work / "lake"
     measure("generate", out=str(lake), preset="udacity", events=args.events, songs=15_000)
     config = lake_config(work, lake)
@@ -67,7 +78,7 @@ def main() -> None:
     text += (f"\nnotebook 04's queries, timed one by one after the daily run: {split['seconds']:.1f} s of its "
              f"{kept['seconds'].get('04_analyze_song_plays', 0):.1f} s ("
              + ", ".join(f"{name} {secs:.2f}" for name, secs in queries) + ")")
-    report("bench_daily", text)
+    return text
 
 
 if __name__ == "__main__":

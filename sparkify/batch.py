@@ -224,7 +224,9 @@ def fork_server(kernel_name: str | None = None):
         return None
     if launcher is None:
         return None
-    return ForkServer(launcher, ["ipykernel.kernelapp", *WARM_UP[""]], cwd=str(WORKSPACE), env=dict(os.environ))
+    # (jupysql's telemetry off while the server imports it, as sparkify_helpers.settings turns it off in a kernel)
+    env = {"PLOOMBER_STATS_ENABLED": "false", **os.environ}
+    return ForkServer(launcher, ["ipykernel.kernelapp", *WARM_UP[""]], cwd=str(WORKSPACE), env=env)
 
 
 # Kernels started ahead of their notebook: two, so that the fork server imports what a later notebook
