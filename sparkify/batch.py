@@ -226,7 +226,11 @@ def fork_server(kernel_name: str | None = None):
         return None
     # (jupysql's telemetry off while the server imports it, as sparkify_helpers.settings turns it off in a kernel)
     env = {"PLOOMBER_STATS_ENABLED": "false", **os.environ}
-    return ForkServer(launcher, ["ipykernel.kernelapp", *WARM_UP[""]], cwd=str(WORKSPACE), env=env)
+    try:
+        return ForkServer(launcher, ["ipykernel.kernelapp", *WARM_UP[""]], cwd=str(WORKSPACE), env=env)
+    except OSError as err:  # its Python cannot be started: each kernel's own start reports that
+        log.info("no kernel fork server: %s", err)
+        return None
 
 
 # Kernels started ahead of their notebook: two, so that the fork server imports what a later notebook
@@ -345,6 +349,7 @@ class _Kernels:
         process = self._process(kernel)
         if process is not None and process.poll() is None:
             process.terminate()
+            log.info("%s: kernel process %s ended", kernel.source.name, process.pid)
 
     def reap(self, *, wait: float | None = None) -> None:
         """Clean up after retired kernels that have exited; with ``wait``, give the others that many

@@ -53,17 +53,22 @@ def _days(args) -> list[str]:
 
 
 def _run(args) -> int:
+    try:
+        days = _days(args)
+    except ValueError as err:
+        print(f"sparkify run: {err}", file=sys.stderr)
+        return 2
     from .batch import fork_server
 
     forks = fork_server()  # first: it imports what the kernels need while the run gets ready
     try:
-        return _run_days(args, forks)
+        return _run_days(args, days, forks)
     finally:
         if forks is not None:
             forks.close()
 
 
-def _run_days(args, forks) -> int:
+def _run_days(args, days: list[str], forks) -> int:
     import logging
 
     from .batch import BatchFailed, run
@@ -72,11 +77,6 @@ def _run_days(args, forks) -> int:
     for handler in logging.getLogger().handlers:
         if type(handler) is logging.StreamHandler:
             handler.setLevel(logging.INFO if args.verbose else logging.WARNING)
-    try:
-        days = _days(args)
-    except ValueError as err:
-        print(f"sparkify run: {err}", file=sys.stderr)
-        return 2
     params = {"reset": args.reset, "max_errors": args.max_errors, "allow_empty": args.allow_empty,
               "restage_catalog": args.restage_catalog}
     # a daily run leaves the warehouse up for the next day: 05 (teardown) runs only when named in --only
@@ -261,13 +261,15 @@ def console() -> None:
     written and closed, every kernel and server it started has ended, by the time main returns;
     what Python would do on its way out (tear down the modules papermill, nbconvert and pandas
     loaded: 0.2-0.3 s) is skipped. Output is flushed first."""
+    import contextlib
     import logging
     import os
 
     code = main()
     logging.shutdown()  # flushes any handler still open
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError):  # a closed pipe (`sparkify ... | head`)
+            stream.flush()
     os._exit(code)
 
 

@@ -12,12 +12,15 @@ these imports overlap them. Each kernel is still a new process (a copy of the se
 folder), so nothing of one notebook reaches another; it finds the modules imported, as a kernel
 warmed up by the batch does.
 
-The server forks before any thread or event loop exists (it imports modules and waits on one
-socket: nothing else), and each kernel begins a session of its own (``setsid``), as
+The server forks before any Python thread or event loop exists (it imports modules and waits on one
+socket: nothing else; the native threads of OpenBLAS and of Arrow's allocator, started by their
+imports, have fork handlers of their own), and each kernel begins a session of its own (``setsid``), as
 jupyter_client's launcher does: an interrupt or a termination signal sent to the kernel's process
-group reaches that kernel only. The server ignores Ctrl-C (the batch decides) and ends when the
-batch closes its socket, or when the batch dies; each kernel watches the server as its parent
-(ipykernel's parent poller), so none outlives it.
+group reaches that kernel only. The server runs in a session of its own and ignores Ctrl-C (the
+batch decides), and ends when the batch closes its socket, or when the batch dies; each kernel
+watches the server as its parent (ipykernel's parent poller), so none outlives it. numpy's global
+random state is seeded afresh in each kernel (Python's ``random`` reseeds itself after a fork, and
+matplotlib drops its open font files in a forked child: os.register_at_fork).
 
 Protocol, one JSON line each way: the batch sends ``{"request": R, "argv": [...], "env": {...},
 "cwd": "...", "log": "...", "modules": [...]}`` (``argv``: ipykernel_launcher's, as its ``sys.argv``;
@@ -31,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
+import logging
 import os
 import select
 import signal
@@ -41,6 +45,7 @@ import threading
 import time
 from collections.abc import Sequence
 
+log = logging.getLogger(__name__)
 LAUNCHER = ("-m", "ipykernel_launcher")
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
@@ -55,18 +60,19 @@ class ForkServer:
         ours, theirs = socket.socketpair()
         self.sock = ours
         self.lock = threading.Lock()  # nbclient may reach a kernel's process from another thread
-        self.exits: dict[int, int] = {}  # pid: return code, of the kernels that have exited
+        self.exits: dict[int, int] = {}  # request number: return code, of the kernels that have exited
         self.answers: dict[int, dict] = {}  # request number: the server's answer
         self.requests = 0
         self.buffer = b""
         self.closed = False
         env = dict(env)
         env.setdefault("MPLBACKEND", INLINE_BACKEND)  # what ipykernel sets in a kernel, before matplotlib reads it
-        with theirs:
+        with theirs:  # a session of its own: the terminal's Ctrl-C and Ctrl-\ are the batch's to handle
             self.process = subprocess.Popen(
                 [*self.launcher[:-2], "-m", "sparkify.kernelfork", str(theirs.fileno()), json.dumps(list(first))],
                 pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL, cwd=cwd, env=env)  # (a kernel writes to its run's log: see spawn)
+                stderr=subprocess.DEVNULL, cwd=cwd, env=env,  # (a kernel writes to its run's log: see spawn)
+                start_new_session=True)
 
     def serves(self, command: Sequence[str]) -> bool:
         """Whether a kernel with this command line can be forked here: ipykernel, run by the
@@ -76,7 +82,12 @@ class ForkServer:
     @staticmethod
     def launcher_of(argv: Sequence[str]) -> list[str] | None:
         """The start of a kernel spec's command line up to ``-m ipykernel_launcher`` (a Python and its
-        options), or None when it does not start ipykernel that way."""
+        options), or None when it does not start ipykernel that way. A bare ``python`` (Jupyter's own
+        python3 spec) is this Python, as jupyter_client's KernelManager.format_kernel_cmd makes it."""
+        argv = list(argv)
+        major, minor = sys.version_info[:2]
+        if argv and argv[0] in {"python", f"python{major}", f"python{major}.{minor}"}:
+            argv[0] = sys.executable
         for i in range(1, len(argv) - 1):
             if tuple(argv[i:i + 2]) == LAUNCHER:
                 flags = argv[1:i]
@@ -116,10 +127,13 @@ class ForkServer:
         with self.lock:
             if self.closed:
                 return
-            if select.select([self.sock], [], [], timeout)[0]:
-                data = self.sock.recv(65536)
-                if not data:  # the server is gone
-                    self.closed = True
+            try:
+                data = self.sock.recv(65536) if select.select([self.sock], [], [], timeout)[0] else None
+            except OSError:  # reset: the server died with a request unread
+                data = b""
+            if data == b"":  # the server is gone
+                self.closed = True
+            elif data:
                 self.buffer += data
             while b"\n" in self.buffer:
                 line, self.buffer = self.buffer.split(b"\n", 1)
@@ -156,10 +170,11 @@ class ForkedKernel:
 
     @property
     def pid(self) -> int | None:
+        """Its pid (waiting for the server's answer if need be); None if the server could not fork it."""
         answer = self.server.answer(self.request)
         if "error" in answer and self.error is None:
             self.error = answer["error"]
-            print(f"kernel fork server: {self.error}", file=sys.stderr)
+            log.warning("no kernel: %s", self.error)  # (the notebook then fails: its kernel died)
         return answer.get("pid")
 
     def poll(self) -> int | None:
@@ -170,9 +185,9 @@ class ForkedKernel:
             elif self.request not in self.server.answers:
                 if self.server.closed:
                     self.returncode = 1
-            elif self.pid in self.server.exits:
-                self.returncode = self.server.exits[self.pid]
-            elif self.server.closed and not _exists(self.pid):  # the server is gone: reaped by another
+            elif self.request in self.server.exits:
+                self.returncode = self.server.exits[self.request]
+            elif self.server.closed and not _alive(self.pid):  # the server is gone: reaped by another, or a zombie
                 self.returncode = -1
         return self.returncode
 
@@ -181,7 +196,7 @@ class ForkedKernel:
         while self.poll() is None:
             remaining = 0.1 if deadline is None else deadline - time.monotonic()
             if remaining <= 0:
-                raise subprocess.TimeoutExpired([str(self.pid)], timeout)
+                raise subprocess.TimeoutExpired(["forked kernel", str(self.request)], timeout)
             if self.server.closed:
                 time.sleep(min(0.05, remaining))
             else:
@@ -203,14 +218,21 @@ class ForkedKernel:
         self.send_signal(signal.SIGKILL)
 
 
-def _exists(pid: int) -> bool:
+def _alive(pid: int) -> bool:
+    """Whether the process runs (an exited process nobody has reaped yet, a zombie, does not)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except FileNotFoundError:
         return False
-    except PermissionError:
+    except OSError:  # no /proc: ask the process itself
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
         return True
-    return True
 
 
 # ---- the server's end ---------------------------------------------------------------------------
@@ -228,6 +250,7 @@ def serve(fd: int, first: list[str]) -> None:
     signal.set_wakeup_fd(wake_write)
     signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes the select below through the pipe
     _import(first)
+    requests: dict[int, int] = {}  # pid: the request it answered
     buffer = b""
     while True:
         ready = select.select([sock, wake_read], [], [])[0]
@@ -235,7 +258,7 @@ def serve(fd: int, first: list[str]) -> None:
             with contextlib.suppress(BlockingIOError):
                 while os.read(wake_read, 512):
                     pass
-        _report_exits(sock)
+        _report_exits(sock, requests)
         if sock in ready:
             data = sock.recv(65536)
             if not data:
@@ -246,7 +269,9 @@ def serve(fd: int, first: list[str]) -> None:
                 request = json.loads(line)
                 _import(request.get("modules", []))
                 try:
-                    reply = {"request": request["request"], "pid": _fork(request, sock, (wake_read, wake_write))}
+                    pid = _fork(request, sock, (wake_read, wake_write))
+                    requests[pid] = request["request"]
+                    reply = {"request": request["request"], "pid": pid}
                 except OSError as err:
                     reply = {"request": request["request"], "error": f"fork failed: {err}"}
                 sock.sendall(json.dumps(reply).encode() + b"\n")
@@ -268,7 +293,9 @@ def _import(names: list[str]) -> None:
             print(f"kernel fork server: import {name} failed: {type(err).__name__}: {err}", file=sys.stderr)
 
 
-def _report_exits(sock: socket.socket) -> None:
+def _report_exits(sock: socket.socket, requests: dict[int, int]) -> None:
+    """Reap the kernels that have exited and tell the batch, by request number (a pid may be used
+    again by a later process; a request number is not)."""
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -277,26 +304,32 @@ def _report_exits(sock: socket.socket) -> None:
         if pid == 0:
             return
         code = os.waitstatus_to_exitcode(status)  # negative: ended by that signal
-        with contextlib.suppress(OSError):
-            sock.sendall(json.dumps({"exit": pid, "status": code}).encode() + b"\n")
+        if pid in requests:
+            with contextlib.suppress(OSError):
+                sock.sendall(json.dumps({"exit": requests.pop(pid), "status": code}).encode() + b"\n")
 
 
 def _fork(request: dict, sock: socket.socket, wake: tuple[int, int]) -> int:
     argv, env, cwd = request["argv"], request["env"], request["cwd"]
     if threading.active_count() > 1:  # an imported module started a thread: forking would copy a broken lock
         raise OSError(f"{threading.active_count() - 1} thread(s) running in the fork server")
+    server = os.getpid()
     pid = os.fork()
     if pid:
         return pid
     code = 1
     try:  # the kernel: a process of its own from here on
+        os.setsid()
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         sock.close()
         for fd in wake:
             os.close(fd)
-        os.setsid()
+        if os.getppid() != server:  # the server died as it forked: no parent to watch, so no kernel
+            os._exit(1)
+        if "numpy.random" in sys.modules:  # a fresh seed per kernel, as a new process gets (Python's
+            sys.modules["numpy.random"].seed()  # random module reseeds itself after fork)
         output = os.open(request["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         os.dup2(output, 1)
         os.dup2(output, 2)
@@ -304,10 +337,10 @@ def _fork(request: dict, sock: socket.socket, wake: tuple[int, int]) -> int:
         os.chdir(cwd)
         os.environ.clear()
         os.environ.update(env)
-        os.environ["JPY_PARENT_PID"] = str(os.getppid())
+        os.environ["JPY_PARENT_PID"] = str(server)
         # ipykernel read JPY_PARENT_PID when the server imported it: the kernel is told its parent
         # (the server) here, and ends itself when the server does, as a kernel does with its launcher
-        sys.argv = [*argv, f"--IPKernelApp.parent_handle={os.getppid()}"]
+        sys.argv = [*argv, f"--IPKernelApp.parent_handle={server}"]
         from ipykernel import kernelapp
 
         kernelapp.launch_new_instance()
@@ -319,7 +352,10 @@ def _fork(request: dict, sock: socket.socket, wake: tuple[int, int]) -> int:
 
         traceback.print_exc()
     finally:
+        import atexit
+
         with contextlib.suppress(Exception):
+            atexit._run_exitfuncs()  # what the kernel's Python would run on its way out
             sys.stdout.flush()
             sys.stderr.flush()
         os._exit(code)

@@ -74,6 +74,20 @@ def _kernel_pids(run_dir: Path) -> list[int]:
     return [int(p) for p in re.findall(r"kernel process (\d+) ready", (run_dir / "run.log").read_text())]
 
 
+def _none_alive(run_dir: Path) -> bool:
+    """No kernel the run's log names (ready or ended) still runs: forked kernels are not this test's
+    descendants once their server has exited, so _children() alone would not see them."""
+    pids = {int(p) for p in re.findall(r"kernel process (\d+)", (run_dir / "run.log").read_text())}
+    alive = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                alive.append(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return bool(pids) and not alive
+
+
 def test_each_notebook_runs_in_a_fresh_warmed_up_kernel_of_its_own(tmp_path, config, caplog):
     caplog.set_level(logging.INFO, logger="sparkify.batch")  # run.log's level, as `sparkify run` sets it
     before = _children()
@@ -110,15 +124,17 @@ def test_a_failed_run_ends_the_kernels_started_ahead(tmp_path, config, caplog):
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "failed" and summary["failed_notebook"] == "01_probe"
     assert not (run_dir / "02_probe.ipynb").exists() and (run_dir / "01_probe.html").exists()
-    assert _children() == before
+    assert _children() == before and _none_alive(run_dir)
     log = (run_dir / "run.log").read_text()
     assert len(re.findall(r"kernel process \d+ ready", log)) == 2  # 00 and 01 ran; 02 and 03 were started
 
 
-def test_an_interrupted_run_leaves_no_kernel(tmp_path, config, monkeypatch):
+def test_an_interrupted_run_leaves_no_kernel(tmp_path, config, monkeypatch, caplog):
     """Ctrl-C during the second notebook: status interrupted, and no kernel process left, neither the
     running one nor those started ahead."""
     import papermill
+
+    caplog.set_level(logging.INFO, logger="sparkify.batch")  # run.log names the kernels
 
     real = papermill.execute_notebook
     calls = []
@@ -136,7 +152,7 @@ def test_an_interrupted_run_leaves_no_kernel(tmp_path, config, monkeypatch):
         run(str(config), notebook_dir=tmp_path / "notebooks", reports_dir=tmp_path / "reports")
     summary = json.loads(next((tmp_path / "reports").glob("*/summary.json")).read_text())
     assert summary["status"] == "interrupted" and summary["failed_notebook"] == "01_probe"
-    assert _children() == before
+    assert _children() == before and _none_alive(next((tmp_path / "reports").glob("*-local")))
 
 
 def test_a_kernel_that_cannot_start_fails_its_notebook(tmp_path, config, monkeypatch):

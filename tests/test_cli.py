@@ -108,3 +108,28 @@ def test_ctrl_c_marks_the_run_interrupted_with_one_line(tmp_path, capsys, monkey
     summary = json.loads(next((tmp_path / "reports").glob("*/summary.json")).read_text())
     assert summary["status"] == "interrupted" and summary["failed_notebook"] == "00_provision_warehouse"
     assert not (tmp_path / "reports" / "latest").exists()
+
+
+def test_the_program_exits_with_mains_code_and_flushes_its_output(tmp_path):
+    """`sparkify` (console: main, then the process ends without Python's teardown) keeps main's exit
+    code and everything it printed, and leaves no fork server behind."""
+    import os
+    import subprocess
+    import sys
+
+    import psutil
+
+    config = write_config(tmp_path / "dwh.cfg", {})
+    env = dict(os.environ, SPARKIFY_REPORTS_DIR=str(tmp_path / "reports"))
+    def servers() -> set[int]:
+        return {p.pid for p in psutil.process_iter(["cmdline"]) if "sparkify.kernelfork" in (p.info["cmdline"] or [])}
+
+    before = servers()
+    done = subprocess.run([sys.executable, "-m", "sparkify.cli", "--config", str(config), "run", "--only", "99"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().endswith("no notebook 99: choose from 00, 01, 02, 03, 04, 05")
+    bad_day = subprocess.run([sys.executable, "-m", "sparkify.cli", "--config", str(config), "run",
+                              "--date", "2018-02-30"], capture_output=True, text=True, env=env, timeout=120)
+    assert bad_day.returncode == 2 and "sparkify run:" in bad_day.stderr
+    assert servers() <= before

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import queue
+import sys
 import time
 from pathlib import Path
 
@@ -113,7 +114,7 @@ def test_kernels_end_when_their_server_dies(kernels, tmp_path):
     assert kernel.manager.provisioner.process.poll() is None
     os.kill(kernels.forks.process.pid, 9)
     assert _gone(kernel.pid, within=15), "the kernel outlived its fork server"
-    assert kernel.manager.provisioner.process.wait(timeout=5) is not None
+    assert kernel.manager.provisioner.process.wait(timeout=5) == -1  # exited, reaped by another
 
 
 def test_closing_the_kernels_ends_the_server_and_every_kernel(tmp_path):
@@ -145,6 +146,48 @@ def test_without_fork_server_kernels_are_started_anew(tmp_path, monkeypatch):
             kernels.close(wait=5)
 
 
+def test_each_kernel_has_its_own_random_state_and_no_file_of_the_server(kernels, tmp_path):
+    """numpy's global random state is seeded afresh in each kernel, and the font files the server
+    opened when it drew its warm-up figure are not shared with a kernel (matplotlib closes them in a
+    forked child): a kernel's open files are its own."""
+    source = _notebook(tmp_path / "charts.ipynb", "h.charts.plays_by_hour")
+    started = [kernels.start(source), kernels.start(source)]
+    managers = [kernels.take(k) for k in started]
+    draws = [_run(m, "import numpy\nprint(numpy.random.randint(0, 2**31, 4).tolist())")[1] for m in managers]
+    assert draws[0] != draws[1]
+    server = psutil.Process(kernels.forks.process.pid)
+    server_fonts = {f.path for f in server.open_files() if f.path.endswith(".ttf")}
+    assert server_fonts, "the fork server drew its warm-up figure"
+    for kernel in started:
+        assert not {f.path for f in psutil.Process(kernel.pid).open_files()} & server_fonts
+
+
+def test_a_kernels_output_goes_to_the_runs_kernel_log(kernels, tmp_path):
+    kernel = kernels.start(_notebook(tmp_path / "a.ipynb", "1"))
+    code = "import sys\nprint('written-by-the-kernel', file=sys.__stderr__, flush=True)"
+    content, _ = _run(kernels.take(kernel), code)
+    assert content["status"] == "ok"
+    assert "written-by-the-kernel" in (tmp_path / "kernel.log").read_text()
+
+
+def test_a_server_that_dies_with_a_request_pending_fails_that_kernel_cleanly(tmp_path):
+    from sparkify.batch import WARM_UP, _kernel_argv
+
+    launcher = ForkServer.launcher_of(_kernel_argv(_kernel_name()))
+    server = ForkServer(launcher, ["ipykernel.kernelapp", *WARM_UP[""]], cwd=str(tmp_path), env=dict(os.environ))
+    try:
+        command = [*launcher, "-f", str(tmp_path / "k.json")]
+        kernel = server.spawn(command, env=dict(os.environ), cwd=str(tmp_path), log=str(tmp_path / "kernel.log"))
+        server.process.kill()  # still importing: the request is never answered
+        server.process.wait()
+        assert kernel.wait(timeout=10) == 1  # no exception (the socket is reset), and not running
+        assert kernel.pid is None and "gone" in kernel.error
+        with pytest.raises(RuntimeError, match="fork server is gone"):
+            server.spawn(command, env=dict(os.environ), cwd=str(tmp_path), log=str(tmp_path / "kernel.log"))
+    finally:
+        server.close()
+
+
 def test_the_server_serves_only_the_kernel_command_it_was_started_as():
     argv = ["/venv/bin/python", "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     assert ForkServer.launcher_of(argv) == argv[:4]
@@ -152,3 +195,6 @@ def test_the_server_serves_only_the_kernel_command_it_was_started_as():
         ["/venv/bin/python", "-m", "ipykernel_launcher"]
     assert ForkServer.launcher_of(["/usr/bin/R", "--slave", "-e", "IRkernel::main()"]) is None
     assert ForkServer.launcher_of(["python", "{connection_file}", "-m", "ipykernel_launcher"]) is None
+    # Jupyter's own python3 spec says `python`, which jupyter_client runs as this Python
+    assert ForkServer.launcher_of(["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"]) == \
+        [sys.executable, "-m", "ipykernel_launcher"]
