@@ -3,7 +3,7 @@
 Each notebook runs in a kernel process of its own, as papermill alone would run it, so nothing of
 one notebook (variables, imported modules, settings) reaches the next. A new kernel would cost a
 second of CPU or more (Python, IPython, pandas, the helpers) before its first cell: kernels are
-instead forked by a server that has imported those modules once (sparkify.kernelfork; 0.2 s of
+instead forked by a server that has imported those modules once (sparkify.kernelfork; 0.05 s of
 CPU per kernel), each two notebooks ahead, while earlier notebooks run, and warmed up with the
 imports its notebook will make (see :class:`_Kernels`). The HTML reports are rendered in this
 process on a worker thread at low priority, each as soon as its notebook is done.
@@ -216,7 +216,7 @@ def fork_server(kernel_name: str | None = None):
     kernel_name = kernel_name or _kernel_name()
     if os.environ.get("SPARKIFY_FORK_KERNELS", "1") == "0" or not hasattr(os, "fork"):
         return None
-    from .kernelfork import ForkServer
+    from .kernelfork import KERNEL_MODULES, ForkServer
 
     try:
         launcher = ForkServer.launcher_of(_kernel_argv(kernel_name))
@@ -227,7 +227,7 @@ def fork_server(kernel_name: str | None = None):
     # (jupysql's telemetry off while the server imports it, as sparkify_helpers.settings turns it off in a kernel)
     env = {"PLOOMBER_STATS_ENABLED": "false", **os.environ}
     try:
-        return ForkServer(launcher, ["ipykernel.kernelapp", *WARM_UP[""]], cwd=str(WORKSPACE), env=env)
+        return ForkServer(launcher, [*KERNEL_MODULES, *WARM_UP[""]], cwd=str(WORKSPACE), env=env)
     except OSError as err:  # its Python cannot be started: each kernel's own start reports that
         log.info("no kernel fork server: %s", err)
         return None

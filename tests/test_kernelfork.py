@@ -16,7 +16,7 @@ import psutil
 import pytest
 
 from sparkify.batch import _kernel_name, _Kernels
-from sparkify.kernelfork import ForkServer
+from sparkify.kernelfork import KERNEL_MODULES, ForkServer
 from sparkify.paths import WORKSPACE
 
 pytestmark = pytest.mark.slow  # starts kernels
@@ -174,7 +174,7 @@ def test_a_server_that_dies_with_a_request_pending_fails_that_kernel_cleanly(tmp
     from sparkify.batch import WARM_UP, _kernel_argv
 
     launcher = ForkServer.launcher_of(_kernel_argv(_kernel_name()))
-    server = ForkServer(launcher, ["ipykernel.kernelapp", *WARM_UP[""]], cwd=str(tmp_path), env=dict(os.environ))
+    server = ForkServer(launcher, [*KERNEL_MODULES, *WARM_UP[""]], cwd=str(tmp_path), env=dict(os.environ))
     try:
         command = [*launcher, "-f", str(tmp_path / "k.json")]
         kernel = server.spawn(command, env=dict(os.environ), cwd=str(tmp_path), log=str(tmp_path / "kernel.log"))
