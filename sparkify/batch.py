@@ -83,6 +83,17 @@ def _kernel_spec_file(name: str) -> Path | None:
     return next((f for f in (Path(d) / name / "kernel.json" for d in jupyter_path("kernels")) if f.is_file()), None)
 
 
+def _kernel_spec(name: str):
+    """The kernel spec ``name``, read from its kernel.json; None when there is none to read (the
+    kernel manager then looks it up itself, and reports a missing one)."""
+    spec = _kernel_spec_file(name)
+    if spec is None:
+        return None
+    from jupyter_client.kernelspec import KernelSpec
+
+    return KernelSpec.from_resource_dir(str(spec.parent))
+
+
 def _kernel_argv(name: str) -> list[str]:
     spec = _kernel_spec_file(name)
     if spec is not None:
@@ -102,7 +113,7 @@ def declared_parameters(source: Path) -> dict[str, dict]:
     return {p.name: p._asdict() for p in PythonTranslator.inspect(cell)} if cell is not None else {}
 
 
-def _kernel_manager_class(socket_dir: Path, log_file, forks=None) -> type:
+def _kernel_manager_class(socket_dir: Path, log_file, forks=None, spec=None) -> type:
     """Kernels over IPC (Unix sockets in a private folder) rather than TCP: nothing listens on a
     port, and the kernel has no reason to warn about unencrypted TCP. Each kernel has sockets and a
     connection file of its own in that folder (several are alive at once: the running one and those
@@ -110,13 +121,16 @@ def _kernel_manager_class(socket_dir: Path, log_file, forks=None) -> type:
     messages) goes to the run's kernel.log, not the console. Every client handed out is kept, so
     that its sockets are closed when the kernel is retired (nbclient leaves a kernel it did not
     start running, and its client open). With a fork server (``forks``: see sparkify.kernelfork),
-    a kernel it can start is forked there instead of started anew."""
+    a kernel it can start is forked there instead of started anew. ``spec``: the kernel spec, read
+    once for the run (jupyter_client would look it up again for each kernel, and import IPython
+    to do so)."""
     import itertools
 
     from jupyter_client.asynchronous import AsyncKernelClient
     from jupyter_client.manager import AsyncKernelManager
 
     numbers = itertools.count()
+    spec_name = Path(spec.resource_dir).name if spec is not None else None
 
     class RunKernelClient(AsyncKernelClient):
         """nbclient's client of a notebook's kernel. Once the kernel has answered its warm-up and
@@ -133,6 +147,12 @@ def _kernel_manager_class(socket_dir: Path, log_file, forks=None) -> type:
                 await super().wait_for_ready(timeout=timeout)
 
     class RunKernelManager(AsyncKernelManager):
+        @property
+        def kernel_spec(self):
+            if spec is not None and self.kernel_name == spec_name:
+                return spec
+            return super().kernel_spec
+
         def __init__(self, **kwargs) -> None:
             name = f"k{next(numbers)}"
             super().__init__(transport="ipc", ip=str(socket_dir / name), client_factory=RunKernelClient,
@@ -271,7 +291,7 @@ class _Kernels:
         from jupyter_client.utils import run_sync  # (jupyter_core's, as jupyter_client uses it)
 
         self.run_sync = run_sync
-        self.manager_class = _kernel_manager_class(socket_dir, log_file, self.forks)
+        self.manager_class = _kernel_manager_class(socket_dir, log_file, self.forks, _kernel_spec(kernel_name))
         self.kernel_name = kernel_name
         self.kernels: list[_Kernel] = []
 

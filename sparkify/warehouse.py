@@ -408,7 +408,7 @@ class LocalWarehouse:
                     break
             except psutil.NoSuchProcess:
                 break
-            time.sleep(0.05)
+            time.sleep(0.01)
         tail = ""
         with contextlib.suppress(OSError):
             tail = log_path.read_text(errors="replace")[-1500:]
