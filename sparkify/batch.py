@@ -95,6 +95,8 @@ def _kernel_spec(name: str):
 
 
 def _kernel_argv(name: str) -> list[str]:
+    """The kernel's command line, read from kernel.json as JSON: the fork server starts before
+    jupyter_client (which :func:`_kernel_spec` imports, 0.2 s) is needed."""
     spec = _kernel_spec_file(name)
     if spec is not None:
         return json.loads(spec.read_text(encoding="utf-8"))["argv"]
