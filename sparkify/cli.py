@@ -101,13 +101,26 @@ def _run_days(args, days: list[str], forks) -> int:
             print(f"sparkify run: {err}", file=sys.stderr)
             return 3
         summary = json.loads((run_dir / "summary.json").read_text())
-        tables, changes = summary["tables"], summary.get("changes", {}).get("songplays")
         total = time.perf_counter() - started  # the notebooks' seconds, and the kernels and reports around them
-        added = f" ({changes['added']:,} added, {changes['updated']:,} updated)" if changes else ""
-        print(f"done in {total:.1f} s: {tables.get('songplays', 0):,} songplays{added}, "
-              f"{tables.get('users', 0):,} users, {tables.get('songs', 0):,} songs; reports in {run_dir} "
+        print(f"done in {total:.1f} s{_outcome(summary)}; reports in {run_dir} "
               f"(index: {run_dir.parent / 'index.html'})")
     return 0
+
+
+def _outcome(summary: dict) -> str:
+    """What a finished run left, for its last line: the star schema's counts when the run transformed
+    (notebook 03), else what it staged, else nothing (a run of notebooks that load nothing)."""
+    tables, staged = summary.get("tables") or {}, summary.get("staged") or {}
+    if "songplays" in tables:
+        changes = (summary.get("changes") or {}).get("songplays")
+        added = f" ({changes['added']:,} added, {changes['updated']:,} updated)" if changes else ""
+        return (f": {tables['songplays']:,} songplays{added}, {tables.get('users', 0):,} users, "
+                f"{tables.get('songs', 0):,} songs")
+    if staged:
+        parts = [f"{staged[table]:,} {what}" for table, what in (("staging_events", "events"),
+                                                                  ("staging_songs", "songs")) if table in staged]
+        return f": staged {', '.join(parts)} (not transformed in this run)"
+    return ""
 
 
 def _status(args) -> int:

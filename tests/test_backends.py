@@ -158,9 +158,9 @@ def test_transform_on_redshift_runs_every_upsert_and_check_in_one_transaction(re
     conn = RedshiftDouble(REDSHIFT_ANSWERS)  # a daily load: nothing emptied, the day recorded
     Session(redshift_config, conn=conn).transform("2018-11-05")
     day = {"run_date": "2018-11-05"}
-    assert conn.statements() == [staged, counts, *upserts, ("execute", _text("transform/load_log_add_run_date"), day),
-                                 ("execute", _text("transform/load_log_copy_counts"), day), counts, *checks,
-                                 ("commit",)]
+    assert conn.statements() == [staged, *upserts, ("execute", _text("transform/load_log_add_run_date"), day),
+                                 ("execute", _text("transform/load_log_copy_counts"), day), *checks,
+                                 ("commit",)]  # no table counted: the changes come from the statements' row counts
 
 
 def test_analysis_runs_the_same_file_on_both_backends(redshift_config, session):

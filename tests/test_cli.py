@@ -133,3 +133,15 @@ def test_the_program_exits_with_mains_code_and_flushes_its_output(tmp_path):
                               "--date", "2018-02-30"], capture_output=True, text=True, env=env, timeout=120)
     assert bad_day.returncode == 2 and "sparkify run:" in bad_day.stderr
     assert servers() <= before
+
+
+def test_a_runs_last_line_says_what_it_left_and_never_counts_tables_it_did_not_load():
+    from sparkify.cli import _outcome
+
+    transformed = {"tables": {"songplays": 2463013, "users": 100, "songs": 15000}, "staged": {"staging_events": 3},
+                   "changes": {"songplays": {"added": 102467, "updated": 5}}}
+    assert _outcome(transformed) == ": 2,463,013 songplays (102,467 added, 5 updated), 100 users, 15,000 songs"
+    # `--only 00 01 02`: the star schema was not counted, so no "0 songplays" for a warehouse that holds millions
+    staged = {"tables": {}, "staged": {"staging_events": 3000000, "staging_songs": 15000}}
+    assert _outcome(staged) == ": staged 3,000,000 events, 15,000 songs (not transformed in this run)"
+    assert _outcome({"tables": {}, "staged": {}}) == ""

@@ -68,9 +68,22 @@ def test_a_month_of_daily_runs_in_any_order_equals_one_full_load(warehouse, make
         s.create_tables()
         order = days("2018-11-01", 30)
         random.Random(5).shuffle(order)
+        first_plays: dict[str, int] = {}  # the plays each day added when first loaded
         for day in [*order, order[7]]:  # every day once, in shuffled order, and one of them again
+            before = star(s)
             results = load_day(s, day)
             assert set(results["status"]) == {"pass"}, day
+            after = star(s)
+            # the rows added and updated, taken from the statements' row counts, are what counting finds:
+            # each table grew by `added`; `updated` plays are the day's plays loaded before (none, the
+            # first time; all of them again on the re-run), `updated` songs and artists the whole catalog
+            assert {t: s.changes[t]["added"] for t in STAR_TABLES} == {t: len(after[t]) - len(before[t])
+                                                                       for t in STAR_TABLES}, day
+            assert s.changes["songplays"]["updated"] == first_plays.get(day, 0), day
+            first_plays.setdefault(day, s.changes["songplays"]["added"])
+            assert s.changes["songs"]["updated"] == len(before["songs"]), day
+            assert s.changes["artists"]["updated"] == len(before["artists"]), day
+            assert s.changes["time"]["updated"] == 0, day
         assert star(s) == full  # row for row, songplay_id included
 
         logged = s.query("status/loaded_days")
