@@ -262,6 +262,36 @@ def test_local_work_mem_is_sized_from_the_data(session, monkeypatch):
     conn.close()
 
 
+def test_the_local_transform_computes_stage_plays_on_parallel_workers_in_its_transaction_only(session):
+    """PostgreSQL may run a CREATE TABLE ... AS on parallel workers (never an INSERT ... SELECT): within the
+    transform's transaction stage_plays' ids are computed on them, at the default cost they are not."""
+
+    def plan() -> str:
+        with session.conn.cursor() as cur:
+            cur.execute("EXPLAIN " + session.backend.statement("transform/stage_plays"))
+            return "\n".join(row[0] for row in cur.fetchall())
+
+    plans = {}
+    with pytest.raises(RuntimeError, match="roll back"), session.transaction(), session.conn.cursor() as cur:
+        cur.execute("""INSERT INTO staging_events (artist, song, page, ts, session_id, item_in_session, user_id,
+                       level, length, location, user_agent)
+                       SELECT 'Artist ' || n % 5000, 'Song ' || n % 9000, 'NextSong',
+                              TIMESTAMP '2018-11-01' + n * INTERVAL '1 second', n / 50, n % 50, CAST(n % 97 AS TEXT),
+                              'free', 200 + n % 100, 'Somewhere, CA', 'Mozilla/5.0 (Windows NT 6.1) Chrome/36.0'
+                       FROM generate_series(1, 200000) AS n""")  # 200,000 plays, as a COPY would stage them
+        cur.execute("ANALYZE staging_events")
+        plans["serial"] = plan()
+        session.backend.prepare_transform(session)
+        plans["parallel"] = plan()
+        raise RuntimeError("roll back the staged rows")
+    serial, parallel = plans["serial"], plans["parallel"]
+    assert "Gather" not in serial and "Gather" in parallel, parallel
+    with session.conn.cursor() as cur:  # for the transform's transaction only
+        cur.execute("SHOW parallel_tuple_cost")
+        assert cur.fetchone()[0] == "0.1"
+    session.conn.rollback()
+
+
 def test_an_edited_sql_file_is_picked_up_by_the_next_call(tmp_path, monkeypatch, session):
     folder = tmp_path / "sql" / "analysis"
     folder.mkdir(parents=True)

@@ -19,7 +19,8 @@ EXAMPLE_PARAMS = {"log_data": "s3://udacity-dend/log_data", "song_data": "s3://u
                   "run_date": "2018-11-30", "source": "s3://udacity-dend/log_data", "files": 1, "records_read": 3,
                   "rows_loaded": 2, "rows_rejected": 1, "session_id": 1073,
                   "started_at": "2018-11-30 00:00:00", "milliseconds": 3600000, "work_mem": "64MB",
-                  "fingerprint": "0" * 64, "lock_timeout": "60s", "temp_buffers": "8MB"}
+                  "fingerprint": "0" * 64, "lock_timeout": "60s", "temp_buffers": "8MB",
+                  "parallel_tuple_cost": "0.01"}
 # the transform's temporary tables, which later files read (each created by the first, dropped by the second)
 TEMPORARY = {"transform/stage_plays": "transform/stage_plays_drop", "transform/stage_days": "transform/stage_days_drop",
              "transform/stage_song_keys": "transform/stage_song_keys_drop"}
