@@ -44,9 +44,9 @@ TEMP_BUFFERS_SHARE = 3 / 4
 TEMP_BUFFERS_MB = (8, 1536)
 # The transform's parallel_tuple_cost (default 0.1): low enough that stage_plays (CREATE TEMP TABLE ... AS,
 # the one statement PostgreSQL may compute on parallel workers; its INSERTs it never does) computes its
-# ids on two workers and the leader: 4.4 s -> 2.4 s of a 3M-event full load's 13.8 s transform. The rows
-# interleave by 64-block chunks of staging, minutes apart, so songplays stays in time order for its zone
-# map (a day's range read 3,072 of 62,295 blocks after such a load).
+# ids on two workers and the leader: 3.9 s -> 2.5 s of a 3M-event full load's 13.5 s transform. The rows
+# interleave by chunks of staging (64 blocks at 3M events), minutes apart, so songplays stays in time
+# order for its zone map (a day's range read 3,072 of 62,295 blocks after such a load).
 TRANSFORM_PARALLEL_TUPLE_COST = "0.01"
 # How long the transform waits for a lock: a full load empties the star tables with TRUNCATE locally
 # (sparkify/dialect.py), which waits for any session that holds one of them.
