@@ -43,10 +43,12 @@ SESSION_WORK_MEM_SHARE = 1 / 4
 TEMP_BUFFERS_SHARE = 3 / 4
 TEMP_BUFFERS_MB = (8, 1536)
 # The transform's parallel_tuple_cost (default 0.1): low enough that stage_plays (CREATE TEMP TABLE ... AS,
-# the one statement PostgreSQL may compute on parallel workers; its INSERTs it never does) computes its
-# ids on two workers and the leader: 3.9 s -> 2.5 s of a 3M-event full load's 13.5 s transform. The rows
-# interleave by chunks of staging (64 blocks at 3M events), minutes apart, so songplays stays in time
-# order for its zone map (a day's range read 3,072 of 62,295 blocks after such a load).
+# the one write of the transform PostgreSQL may compute on parallel workers; an INSERT ... SELECT it never
+# does) computes its ids on two workers and the leader: 3.9 s -> 2.5 s of a 3M-event full load's 13.5 s
+# transform. It holds for the whole transaction, so some checks run on parallel workers too (their sorts
+# split in three; the checks took 3.27 s instead of 3.31, median of 3). The staged rows interleave by chunks
+# of staging (64 blocks at 3M events), minutes of plays apart and in an order that varies from run to run,
+# so songplays stays nearly in time order for its zone map (a day's range read 3,072 of 62,295 blocks).
 TRANSFORM_PARALLEL_TUPLE_COST = "0.01"
 # How long the transform waits for a lock: a full load empties the star tables with TRUNCATE locally
 # (sparkify/dialect.py), which waits for any session that holds one of them.

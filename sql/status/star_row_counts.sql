@@ -1,5 +1,6 @@
--- Rows in each of the five star tables: the transform counts them before and after it merges, for
--- the rows it added and updated (status/table_row_counts.sql counts the staging tables too).
+-- Rows in each of the five star tables: a full load counts them before it empties them, as the rows it
+-- updates (a daily load takes its counts from its statements; status/table_row_counts.sql counts the
+-- staging tables too).
 -- Columns: table_name, row_count.
 SELECT
     'songplays' AS table_name,
