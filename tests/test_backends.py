@@ -263,6 +263,18 @@ def test_local_work_mem_is_sized_from_the_data(session, monkeypatch):
     conn.close()
 
 
+def test_temp_buffers_may_take_an_eighth_of_the_machines_memory_never_less_than_1_5_gb():
+    """The temporary tables' bound follows the machine (as /proc/meminfo tells it), with 1.5 GB as a floor."""
+    from pathlib import Path
+
+    from sparkify.backends import local
+
+    total_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                    if line.startswith("MemTotal:"))
+    assert abs(local._physical_memory() - total_kb * 1024) <= total_kb * 1024 // 100
+    assert local.TEMP_BUFFERS_MB[1] == max(1536, local._physical_memory() // 8 >> 20) >= 1536
+
+
 def test_the_local_transform_computes_stage_plays_on_parallel_workers_in_its_transaction_only(session):
     """PostgreSQL may run a CREATE TABLE ... AS on parallel workers (never an INSERT ... SELECT): within the
     transform's transaction stage_plays' ids are computed on them, at the default cost they are not."""
