@@ -47,6 +47,15 @@ REPLACES = {"songs_replace_staged": "songs", "artists_replace_staged": "artists"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+def _first_rows(rows: pd.DataFrame, n: int = 5) -> pd.DataFrame:
+    """The first n rows in the order of their values: a check returns its rows in the engine's order, which
+    parallel plans vary from run to run, and a failed check's sample should not."""
+    try:
+        return rows.sort_values(list(rows.columns), na_position="last", kind="stable").head(n)
+    except (TypeError, ValueError):  # values that do not compare, or repeated column names: as returned
+        return rows.head(n)
+
+
 class CheckFailed(AssertionError):
     """One or more data-quality checks returned rows."""
 
@@ -337,7 +346,7 @@ class Session:
                 rows.append({"check": name, "status": "pass" if failing.empty else "fail",
                              "failing_rows": len(failing), "what": what})
                 if not failing.empty:
-                    samples[name] = failing.head(5)
+                    samples[name] = _first_rows(failing)
         results = pd.DataFrame(rows).sort_values("check", ignore_index=True)
         samples = dict(sorted(samples.items()))
         if samples and raise_on_failure:

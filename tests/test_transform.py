@@ -255,6 +255,19 @@ def test_checks_of_one_pass_fail_each_with_their_own_rows(staged):
     assert "gold" in message and "999" in message and "songplays_song_in_songs" not in message
 
 
+def test_a_failed_checks_sample_is_its_first_rows_by_value_whatever_order_the_engine_returns(staged):
+    """Parallel plans return a check's rows in an order that varies between runs; the sample does not."""
+    staged.transform()
+    with staged.conn.cursor() as cur:  # eight bad users, stored (and scanned) from the highest id down
+        cur.execute("INSERT INTO users (user_id, first_name, last_name, gender, level) "
+                    "SELECT 108 - n, 'Ann', 'Lee', 'F', 'premium' FROM generate_series(0, 7) AS n ORDER BY n")
+    staged.conn.commit()
+    with pytest.raises(CheckFailed) as failed:
+        staged.run_checks()
+    sample = str(failed.value).split("- users_level_accepted (8 row(s)); sample:", 1)[1].splitlines()[2:7]
+    assert [int(line.split()[0]) for line in sample] == [101, 102, 103, 104, 105]
+
+
 @pytest.mark.parametrize("check", sorted(CORRUPTIONS))
 def test_each_check_fails_alone_on_its_corruption(staged, check):
     staged.transform()
